@@ -1,0 +1,16 @@
+"""skoptim: scikit-learn estimators trained with modern optimization techniques.
+
+Optimizers (SGD, momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW, Nadam,
+Lion), learning-rate schedules, L1/L2/elastic-net, dropout and early stopping
+inside estimators that behave like scikit-learn's own. Importing skoptim never
+imports CuPy or PyTorch.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skoptim import optim
+from skoptim.linear_model import SGDRegressorPlus
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["SGDRegressorPlus", "optim", "__version__"]

@@ -1,0 +1,240 @@
+"""Where the array work runs: namespace, device and dtype, resolved once per call.
+
+Everything namespace-specific lives here: detecting the namespace of the
+input, moving arrays between host and device, and drawing random numbers on
+the device. The rest of skoptim receives a :class:`Backend` and calls
+array-API functions on ``backend.xp``.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._array_api import get_namespace_and_device
+
+_CUDA_RE = re.compile(r"^cuda(:\d+)?$")
+GPU_INSTALL_HINT = 'pip install "skoptim[gpu]"'
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A resolved namespace, device and floating dtype.
+
+    Attributes
+    ----------
+    xp : module
+        The array-API namespace the computation runs in.
+    device : object
+        The device of that namespace (``"cpu"`` for NumPy).
+    dtype : dtype
+        The floating dtype of parameters and predictions.
+    is_numpy : bool
+        True when ``xp`` is NumPy (or its array-API wrapper), which enables
+        the in-place NumPy fast paths and SciPy sparse input.
+    """
+
+    xp: object
+    device: object
+    dtype: object
+    is_numpy: bool
+
+    def asarray(self, a, dtype=None):
+        """Move ``a`` into this backend (no copy when already there)."""
+        if sp.issparse(a):
+            return a
+        return self.xp.asarray(a, dtype=dtype or self.dtype, device=self.device)
+
+    def rng(self, seed_or_state):
+        """Return a :class:`DeviceRNG` seeded from an int or a saved state."""
+        return DeviceRNG(self, seed_or_state)
+
+
+def is_numpy_namespace(xp):
+    """True for NumPy and the array-API-compat wrapper of NumPy."""
+    return xp.__name__ in {"numpy", "array_api_compat.numpy", "numpy.array_api"}
+
+
+def namespace_name(xp):
+    """A short human name of a namespace for error messages."""
+    name = xp.__name__
+    for prefix in ("array_api_compat.",):
+        name = name.removeprefix(prefix)
+    return name
+
+
+def _import_cupy():
+    try:
+        return importlib.import_module("cupy")
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise ImportError(
+            "device='cuda' needs CuPy, which is not installed. Install the GPU "
+            f"extra: {GPU_INSTALL_HINT}"
+        ) from exc
+
+
+def check_device(device):
+    """Validate the ``device`` parameter's value."""
+    if device in ("auto", "cpu") or (isinstance(device, str) and _CUDA_RE.match(device)):
+        return device
+    raise ValueError(
+        "The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; "
+        f"got {device!r}."
+    )
+
+
+def resolve_backend(X, *, device="auto", dtype=None):
+    """Resolve namespace, device and dtype for ``X`` once per call.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix
+        The input; its namespace is followed when ``device='auto'``.
+    device : {'auto', 'cpu', 'cuda', 'cuda:N'}
+        Where the computation runs.
+    dtype : dtype, default=None
+        The floating dtype; None takes ``X``'s if floating, else float64.
+    """
+    check_device(device)
+    if sp.issparse(X) or isinstance(X, (list, tuple)) or not hasattr(X, "shape"):
+        xp, dev = np, "cpu"
+    else:
+        xp, _, dev = get_namespace_and_device(X)
+        if is_numpy_namespace(xp):
+            xp, dev = np, "cpu"
+    if device == "cpu" and not is_numpy_namespace(xp):
+        # Other namespaces keep their own CPU device (torch on CPU, strict).
+        if "cupy" in xp.__name__:
+            xp, dev = np, "cpu"
+    elif isinstance(device, str) and device.startswith("cuda"):
+        if "cupy" not in xp.__name__ and "torch" not in xp.__name__:
+            cupy = _import_cupy()
+            from array_api_compat import array_namespace
+
+            xp = array_namespace(cupy.empty(0))
+            index = int(device.split(":")[1]) if ":" in device else 0
+            dev = cupy.cuda.Device(index)
+    if dtype is None:
+        dtype = getattr(X, "dtype", None)
+    dtype = _floating_dtype(xp, dtype)
+    return Backend(xp=xp, device=dev, dtype=dtype, is_numpy=is_numpy_namespace(xp))
+
+
+def _floating_dtype(xp, dtype):
+    """float32 stays float32; everything else computes in float64."""
+    if dtype is not None:
+        if dtype == xp.float32 or str(dtype) in ("float32", "torch.float32"):
+            return xp.float32
+    return xp.float64
+
+
+def to_numpy(a):
+    """Return a NumPy array (or SciPy sparse matrix) holding ``a`` on the host."""
+    if a is None or isinstance(a, (np.ndarray, np.generic)) or sp.issparse(a):
+        return a
+    mod = type(a).__module__
+    if mod.startswith("cupy"):
+        return a.get()
+    if mod.startswith("torch"):
+        return a.detach().cpu().numpy()
+    if "cupyx.scipy.sparse" in mod:  # pragma: no cover - GPU only
+        return a.get()
+    return np.asarray(a)
+
+
+def gpu_modules_loaded():
+    """Names of optional GPU/tensor libraries already imported in this process."""
+    return sorted(name for name in ("cupy", "torch") if name in sys.modules)
+
+
+class DeviceRNG:
+    """Random numbers drawn where the data lives, with a picklable state.
+
+    NumPy uses :class:`numpy.random.Generator` (PCG64). CuPy uses its own
+    generator on the device. Other namespaces (``array_api_strict``, torch)
+    draw on the host with NumPy and move the result, which keeps them
+    reproducible; they are not the fast path.
+    """
+
+    def __init__(self, backend, seed_or_state):
+        self.backend = backend
+        self._np = np.random.default_rng()
+        if isinstance(seed_or_state, dict):
+            self._np.bit_generator.state = seed_or_state
+        else:
+            self._np = np.random.default_rng(seed_or_state)
+
+    def state(self):
+        """The generator's state, to resume the same stream later."""
+        return self._np.bit_generator.state
+
+    def permutation(self, n):
+        """A random permutation of ``range(n)`` (a host index array)."""
+        return self._np.permutation(n)
+
+    def seed(self):
+        """A fresh 63-bit integer seed drawn from the stream."""
+        return int(self._np.integers(2**63 - 1))
+
+    def normal(self, shape):
+        """Standard normal draws of the backend's dtype (host-drawn)."""
+        out = self._np.standard_normal(shape)
+        return self.backend.asarray(out)
+
+    def uniform(self, low, high, shape):
+        """Uniform draws on [low, high) of the backend's dtype (host-drawn)."""
+        out = self._np.uniform(low, high, shape)
+        return self.backend.asarray(out)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(z):
+    """splitmix64's finaliser: a bijective avalanche of uint64 values."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_keys(X):
+    """A uint64 key per row of ``X`` (host array): equal rows get equal keys."""
+    r = np.random.default_rng(12345).standard_normal(X.shape[1])
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
+        from array_api_compat import array_namespace, device
+
+        xp = array_namespace(X)
+        proj = to_numpy(X @ xp.asarray(r, dtype=X.dtype, device=device(X)))
+    else:
+        proj = np.asarray(X @ r).ravel()
+    return _mix64(np.ascontiguousarray(proj, dtype=np.float64).view(np.uint64))
+
+
+class RowNoise:
+    """Dropout masks that are a hash of (row, epoch, seed, stream, column).
+
+    Masks are independent across rows, columns, epochs and layers, and
+    reproducible; a row with sample weight ``k`` gets the mask each of its
+    ``k`` copies would get, so weights stay equivalent to repetitions.
+    """
+
+    def __init__(self, backend, keys, seed, epoch):
+        self.backend = backend
+        self.keys = keys
+        with np.errstate(over="ignore"):
+            self.base = _mix64(np.uint64(seed) ^ (np.uint64(epoch + 1) * _GOLDEN))
+
+    def keep_mask(self, n_cols, keep_prob, stream=0):
+        """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""
+        cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN) ^ _mix64(
+            self.base + np.uint64(stream))
+        z = _mix64(self.keys[:, None] + cols[None, :])
+        keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
+        b = self.backend
+        mask = keep.astype(np.float32 if b.dtype == b.xp.float32 else np.float64)
+        mask *= 1.0 / keep_prob
+        return mask if b.is_numpy else b.xp.asarray(mask, dtype=b.dtype, device=b.device)

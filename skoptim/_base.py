@@ -1,0 +1,189 @@
+"""What every skoptim estimator shares around the engine: data preparation,
+state hand-over for ``partial_fit``/``warm_start``, callbacks and the atomic
+commit of a finished fit."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import functools
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.callback import CallbackSupportMixin
+from sklearn.utils import check_random_state
+
+from skoptim._backend import resolve_backend, to_numpy
+from skoptim._engine import TrainConfig, TrainingState, _take, train, validation_split
+from skoptim._penalties import Penalty
+from skoptim._validation import check_sample_weight
+from skoptim.optim import Clock
+
+# Attributes that sklearn's callback machinery adds during fit and removes in
+# its own ``finally`` block; restoring must not hide them from it.
+_CALLBACK_KEYS = ("_callback_fit_ctx", "_skl_callbacks_to_teardown", "_skl_callbacks",
+                  "_parent_callback_ctx")
+
+
+def atomic(method):
+    """Restore the estimator's attributes if ``method`` raises (any exception,
+    KeyboardInterrupt included), so a failed fit leaves a fitted model as it was.
+
+    Fitted arrays are never modified in place (the engine trains on copies), so
+    restoring the attribute dictionary restores the model.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            keep = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_KEYS}
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            self.__dict__.update(keep)
+            raise
+
+    return wrapper
+
+
+class EngineEstimatorMixin(CallbackSupportMixin):
+    """Runs the shared engine for an estimator that supplies its model.
+
+    Subclasses implement ``_check_train_data``, ``_make_problem``,
+    ``_init_params``, ``_resolve_optimizer``, ``_resolve_schedule``,
+    ``_train_config_extra`` and ``_commit``.
+    """
+
+    _lr_param = "learning_rate_init"
+
+    def _fit_engine(self, X, y, sample_weight=None, *, incremental, X_val=None,
+                    y_val=None, sample_weight_val=None, init=None, classes=None):
+        backend = resolve_backend(X, device=self.device)
+        continuing = hasattr(self, "_training_state") and (incremental or self.warm_start)
+        X, y = self._check_train_data(X, y, reset=not continuing, backend=backend,
+                                      classes=classes, incremental=incremental)
+        sw = check_sample_weight(sample_weight, X, backend.dtype)
+        X, y, sw = _drop_zero_weight(X, y, sw)
+        validation = None
+        if X_val is not None or y_val is not None:
+            if not self.early_stopping or incremental:
+                raise ValueError(
+                    "X_val and y_val are used for early stopping only; set "
+                    "early_stopping=True (and call fit, not partial_fit)."
+                )
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            Xv, yv = self._check_train_data(X_val, y_val, reset=False, backend=backend,
+                                            classes=None, incremental=True)
+            swv = check_sample_weight(sample_weight_val, Xv, backend.dtype)
+            validation = (Xv, yv, swv)
+        elif self.early_stopping and not incremental:
+            tr, va = validation_split(
+                X, y, sw, fraction=self.validation_fraction,
+                stratify=self._stratify_validation, random_state=self._split_seed(),
+                xp=backend.xp,
+            )
+            if not backend.is_numpy and not sp.issparse(X):
+                tr = backend.xp.asarray(tr, device=backend.device)
+                va = backend.xp.asarray(va, device=backend.device)
+            validation = (_take(X, va), _take(y, va), _take(sw, va))
+            X, y, sw = _take(X, tr), _take(y, tr), _take(sw, tr)
+
+        problem = self._make_problem(X, y, sw, backend)
+        optimizer = self._resolve_optimizer()
+        schedule = self._resolve_schedule(problem)
+        if continuing:
+            state = self._training_state
+            if type(optimizer) is not type(self.solver_):
+                state = _replace_optimizer_state(state, optimizer, backend)
+        else:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            rng = backend.rng(int(seed))
+            params = self._init_params(problem, backend, rng, init)
+            state = TrainingState(
+                params=params,
+                optimizer_state=optimizer.init(params, xp=backend.xp),
+                schedule_state=schedule.init(),
+                clock=Clock(),
+                rng_state=None,
+                noise_seed=rng.seed(),
+            )
+            state.rng_state = rng.state()
+        max_iter = 1 if incremental else self.max_iter
+        config = TrainConfig(
+            optimizer=optimizer,
+            schedule=schedule,
+            base_lr=self._base_lr(),
+            lr_name=self._lr_param,
+            penalty=Penalty.from_params(self.penalty, self.alpha, self.l1_ratio),
+            max_iter=max_iter,
+            batch_size=self._batch_size(X.shape[0]),
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            check_convergence=not incremental,
+            verbose=self.verbose,
+            **self._train_config_extra(),
+        )
+        metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
+        ctx = self._init_callback_context(max_subtasks=max_iter)
+        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
+        result = train(problem, (X, y, sw, sw_host), validation=validation, config=config,
+                       state=state, backend=backend, callback_ctx=ctx, estimator=self)
+        attributes = problem.fitted_attributes(result.params)
+        ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata,
+                                 reconstruction_attributes=attributes)
+        # Commit: the only place where a fit changes the estimator.
+        self.solver_ = optimizer
+        self.learning_rate_ = schedule
+        self.batch_size_ = config.batch_size
+        self._training_state = result.state
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self._commit(result, continuing=continuing, incremental=incremental)
+        return self
+
+    def _base_lr(self):
+        return float(getattr(self, self._lr_param))
+
+    def _split_seed(self):
+        rs = self.random_state
+        return rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(
+            np.iinfo(np.int32).max)
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(self._auto_batch_size, n_samples)
+        return min(int(self.batch_size), n_samples)
+
+    def _train_config_extra(self):
+        return {}
+
+
+def _drop_zero_weight(X, y, sw):
+    """Remove rows of zero weight: they change nothing but the batching."""
+    if sw is None:
+        return X, y, sw
+    sw_host = to_numpy(sw)
+    if np.all(sw_host > 0):
+        return X, y, sw
+    keep = np.flatnonzero(sw_host > 0)
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
+        from array_api_compat import array_namespace, device
+
+        xp = array_namespace(X)
+        keep = xp.asarray(keep, device=device(X))
+    return _take(X, keep), _take(y, keep), _take(sw, keep)
+
+
+def _replace_optimizer_state(state, optimizer, backend):
+    """A warm start with another optimizer keeps weights and the schedule."""
+    from dataclasses import replace
+
+    return replace(state, optimizer_state=optimizer.init(state.params, xp=backend.xp))
+
+
+def finite_or_none(value):
+    return None if value is None or not math.isfinite(value) else value

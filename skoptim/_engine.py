@@ -1,0 +1,407 @@
+"""The one training loop shared by every skoptim estimator.
+
+An estimator describes *what* is trained with a :class:`Problem` (initial
+parameters, ``loss_grad`` on a mini-batch, a validation scorer, the fitted
+attributes for callbacks). The engine decides *how*: epochs, mini-batches,
+shuffling, penalties, the optimizer step and the schedule, averaging, early
+stopping with best-weight restoring, divergence detection, verbose lines and
+scikit-learn's callbacks. It works on copies of the incoming state and returns
+a :class:`FitResult`; it never touches estimator attributes, so the estimator
+commits the result in one place and a failed fit changes nothing.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from skoptim._backend import RowNoise, row_keys, to_numpy
+from skoptim.optim import Clock
+from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training produced a non-finite loss."""
+
+
+@dataclass
+class TrainingState:
+    """Everything that carries over to the next ``partial_fit`` or warm start."""
+
+    params: list
+    optimizer_state: object
+    schedule_state: object
+    clock: Clock
+    rng_state: object
+    average: list | None = None
+    average_count: int = 0
+    noise_seed: int = 0
+
+
+@dataclass
+class FitResult:
+    """What one call of :func:`train` produced."""
+
+    state: TrainingState
+    params: list  # the parameters to expose: best, averaged or last
+    n_iter: int
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_loss: float = math.inf
+    best_validation_score: float = -math.inf
+    converged: bool = False
+
+
+@dataclass
+class TrainConfig:
+    """How to train: the resolved hyperparameters of one call."""
+
+    optimizer: object
+    schedule: object
+    base_lr: float
+    lr_name: str
+    penalty: object
+    max_iter: int
+    batch_size: int
+    shuffle: bool = True
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    check_convergence: bool = True
+    average_start: float = 0.0  # samples seen before averaging starts; 0: off
+    verbose: int = 0
+
+
+class Problem:
+    """What an estimator trains; the interface the engine relies on.
+
+    Attributes
+    ----------
+    penalized : list of int
+        Indices of the parameter arrays that the penalty applies to.
+    curvature : float or None
+        None: ``loss_grad`` returns gradients of the weighted *mean* loss and
+        the learning rate applies as is (scikit-learn's MLP). A float ``L``:
+        the learning rate is per sample, as in scikit-learn's ``SGDRegressor``,
+        so for optimizers that are not scale invariant a mini-batch of weight
+        ``W`` takes the step ``min(lr * W, 1 / L)`` on the mean gradient: the
+        sum of the per-sample steps, capped at the curvature limit.
+    penalty_per_sample : bool
+        True divides the penalty by the batch's weight (scikit-learn's MLP
+        convention, ``alpha / n_samples``); False applies it as is.
+    uses_noise : bool
+        True when ``loss_grad`` draws dropout masks from ``noise``.
+    """
+
+    penalized = ()
+    curvature = None
+    penalty_per_sample = False
+    uses_noise = False
+
+    def loss_grad(self, params, X, y, sample_weight, *, noise=None):
+        """Return ``(loss_sum, grads)`` on a batch: the weighted loss sum (a 0-d
+        array) and the gradients of the weighted mean loss. ``noise`` is a
+        :class:`~skoptim._backend.RowNoise` for the batch's rows."""
+        raise NotImplementedError
+
+    def score(self, params, X, y, sample_weight):
+        """The validation score (higher is better) as a Python float."""
+        raise NotImplementedError
+
+    def fitted_attributes(self, params):
+        """The estimator attributes that ``params`` stand for."""
+        raise NotImplementedError
+
+
+def copy_tree(obj, xp):
+    """Copy arrays inside nested lists, tuples and dicts."""
+    if isinstance(obj, list):
+        return [copy_tree(o, xp) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(copy_tree(o, xp) for o in obj)
+    if isinstance(obj, dict):
+        return {k: copy_tree(v, xp) for k, v in obj.items()}
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return xp.asarray(obj, copy=True)
+    return obj
+
+
+def _take(a, idx):
+    """Rows ``idx`` of ``a`` (an index array, or a slice for unshuffled data)."""
+    if a is None:
+        return None
+    if isinstance(idx, slice) or sp.issparse(a) or isinstance(a, np.ndarray):
+        return a[idx]
+    from array_api_compat import array_namespace
+
+    return array_namespace(a).take(a, idx, axis=0)
+
+
+def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp):
+    """Hold out a validation fraction, keeping identical rows on one side.
+
+    Rows are grouped by a random projection of ``(X, y)``, so copies of a row
+    never straddle train and validation, and a sample weight of ``k`` holds out
+    exactly what ``k`` repeated rows would. The groups are split with
+    :func:`sklearn.model_selection.train_test_split` (stratified by ``y`` for
+    classifiers). Returns ``(train_idx, val_idx)`` as NumPy index arrays.
+    """
+    n = X.shape[0]
+    y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
+    keys = np.column_stack([row_keys(X).view(np.int64), y_np.view(np.int64)])
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    n_groups = first.shape[0]
+    if n_groups < 2:
+        raise ValueError(
+            "Early stopping needs at least 2 distinct samples to hold out "
+            f"validation_fraction={fraction}; got n_samples={n_groups} distinct."
+        )
+    # Order groups by their first occurrence in a canonical (sorted) order so
+    # the split does not depend on row order or multiplicity.
+    strat = y_np[first] if stratify else None
+    if strat is not None and strat.shape[1] == 1:
+        strat = strat.ravel()
+    _, val_groups = train_test_split(
+        np.arange(n_groups), test_size=fraction, stratify=strat, random_state=random_state
+    )
+    is_val = np.zeros(n_groups, dtype=bool)
+    is_val[val_groups] = True
+    val_rows = is_val[group]
+    return np.flatnonzero(~val_rows), np.flatnonzero(val_rows)
+
+
+class _Stall:
+    """scikit-learn's ``tol``/``n_iter_no_change`` rule on a metric to minimize."""
+
+    def __init__(self, tol, patience):
+        self.tol = -math.inf if tol is None else tol
+        self.patience = patience
+        self.best = math.inf
+        self.count = 0
+
+    def observe(self, metric):
+        if metric > self.best - self.tol:
+            self.count += 1
+        else:
+            self.count = 0
+        improved = metric < self.best
+        if improved:
+            self.best = metric
+        return improved
+
+    @property
+    def stalled(self):
+        return self.count >= self.patience
+
+
+def train(problem, data, *, validation, config, state, backend, callback_ctx=None,
+          estimator=None):
+    """Run epochs of mini-batch training; return a :class:`FitResult`.
+
+    Parameters
+    ----------
+    problem : Problem
+        The model to train.
+    data : tuple
+        ``(X, y, sample_weight, sample_weight_host)``: training arrays in the
+        backend's namespace (``X`` may be SciPy sparse), ``sample_weight`` may
+        be None, and ``sample_weight_host`` is a NumPy copy (or None).
+    validation : tuple or None
+        ``(X_val, y_val, sample_weight_val)`` for early stopping, or None.
+    config : TrainConfig
+        The resolved hyperparameters.
+    state : TrainingState
+        Where to start; copied, never modified.
+    backend : Backend
+        The namespace, device and dtype.
+    callback_ctx : sklearn.callback.CallbackContext or None
+        The estimator's root callback context; one subtask per epoch.
+    estimator : estimator instance or None
+        The estimator reported to callbacks.
+    """
+    xp = backend.xp
+    X, y, sw, sw_host = data
+    n = X.shape[0]
+    B = max(1, min(config.batch_size, n))
+    starts = list(range(0, n, B))
+    params = copy_tree(state.params, xp)
+    opt_state = copy_tree(state.optimizer_state, xp)
+    sched_state = copy_tree(state.schedule_state, xp)
+    average = copy_tree(state.average, xp)
+    average_count = state.average_count
+    clock = replace(state.clock)
+    clock.total_steps = clock.step + config.max_iter * len(starts)
+    rng = backend.rng(state.rng_state)
+    keys = row_keys(X) if problem.uses_noise else None
+    optimizer, schedule, penalty = config.optimizer, config.schedule, config.penalty
+    penalized = list(problem.penalized)
+    weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
+    clip_norm = getattr(optimizer, "clip_norm", None)
+    linear_scaling = problem.curvature is not None and not optimizer.scale_invariant
+    lr_cap = math.inf if not problem.curvature else 1.0 / problem.curvature
+    batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
+
+    stall = _Stall(config.tol, config.n_iter_no_change)
+    result = FitResult(state=None, params=None, n_iter=0)
+    best_params = None
+    t_start = time.perf_counter()
+
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    with errstate:
+        for epoch in range(config.max_iter):
+            epoch_ctx = None
+            if callback_ctx is not None:
+                epoch_ctx = callback_ctx.subcontext(task_name="epoch")
+                epoch_ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+            perm = rng.permutation(n) if config.shuffle else None
+            dev_perm = perm
+            if perm is not None and not (backend.is_numpy or sp.issparse(X)):
+                dev_perm = xp.asarray(perm, device=backend.device)
+            noise = None
+            if sw_host is None:
+                batch_weights = batch_weights_fixed
+            else:
+                w_sorted = sw_host[to_numpy(perm)] if perm is not None else sw_host
+                batch_weights = np.add.reduceat(w_sorted, starts).tolist()
+            loss_sum = 0.0
+            for s, bw in zip(starts, batch_weights):
+                idx = dev_perm[s:s + B] if perm is not None else slice(s, s + B)
+                if keys is not None:
+                    noise = RowNoise(backend, keys[perm[s:s + B] if perm is not None
+                                                   else idx], state.noise_seed, clock.epoch)
+                batch_loss, grads = problem.loss_grad(
+                    params, _take(X, idx), _take(y, idx), _take(sw, idx), noise=noise
+                )
+                loss_sum = loss_sum + batch_loss
+                pscale = 1.0 / bw if problem.penalty_per_sample else 1.0
+                penalty.add_grad(grads, params, penalized, pscale)
+                if clip_norm is not None:
+                    grads = clip_by_global_norm(grads, clip_norm, xp=xp)
+                lr = schedule.rate(config.base_lr, clock, sched_state)
+                if linear_scaling:
+                    lr = min(lr * bw, lr_cap)
+                steps, opt_state = optimizer.update(grads, opt_state, lr=lr, xp=xp)
+                if weight_decay:
+                    decoupled_weight_decay(
+                        [steps[i] for i in penalized], [params[i] for i in penalized],
+                        lr * weight_decay, xp=xp,
+                    )
+                for p, step in zip(params, steps):
+                    p -= step
+                if penalty.l1 > 0:
+                    penalty.prox(params, penalized, lr * penalty.l1 * pscale, xp=xp)
+                clock.step += 1
+                clock.n_samples_seen += bw
+                if config.average_start and clock.n_samples_seen >= config.average_start:
+                    average, average_count = _update_average(
+                        average, average_count, params, xp
+                    )
+            # One host synchronisation per epoch: the loss and the checks.
+            n_weight = float(sum(batch_weights))
+            exposed = average if average is not None else params
+            pscale = (len(starts) / n_weight) if problem.penalty_per_sample else 1.0
+            loss = float(loss_sum) / n_weight
+            if penalty.active:
+                loss += pscale * float(penalty.value(exposed, penalized, xp=xp))
+            clock.epoch += 1
+            result.n_iter += 1
+            if not math.isfinite(loss):
+                raise DivergenceError(
+                    f"Training diverged at epoch {clock.epoch} (loss is {loss}). "
+                    f"Try a smaller {config.lr_name} (now {config.base_lr})."
+                )
+            result.loss_curve.append(loss)
+            stall_metric = loss
+            score = None
+            if validation is not None:
+                score = problem.score(exposed, *validation)
+                result.validation_scores.append(score)
+                stall_metric = -score
+                if score > result.best_validation_score:
+                    result.best_validation_score = score
+                    best_params = copy_tree(exposed, xp)
+            result.best_loss = min(result.best_loss, loss)
+            sched_state = schedule.update(sched_state, stall_metric)
+            if config.verbose:
+                _print_epoch(clock.epoch, loss, score, schedule.rate(
+                    config.base_lr, clock, sched_state), time.perf_counter() - t_start)
+            stop = False
+            if epoch_ctx is not None:
+                stop = epoch_ctx.call_on_fit_task_end(
+                    estimator=estimator, X=X, y=y,
+                    reconstruction_attributes=lambda: problem.fitted_attributes(
+                        copy_tree(exposed, xp)
+                    ) | {"n_iter_": result.n_iter},
+                )
+            if config.check_convergence:
+                stall.observe(stall_metric)
+                if stall.stalled:
+                    sched_state, handled = schedule.on_stall(sched_state, base_lr=config.base_lr)
+                    if handled:
+                        stall.count = 0
+                    else:
+                        result.converged = True
+                        if config.verbose:
+                            print(
+                                f"Convergence after {clock.epoch} epochs: no improvement "
+                                f"of more than tol={config.tol} for "
+                                f"{config.n_iter_no_change} epochs."
+                            )
+                        break
+            if stop:
+                break
+
+    if (
+        config.check_convergence
+        and not result.converged
+        and result.n_iter == config.max_iter
+        and config.tol is not None
+    ):
+        warnings.warn(
+            f"Maximum number of iterations ({config.max_iter}) reached before "
+            "convergence. Consider increasing max_iter to improve the fit.",
+            ConvergenceWarning,
+        )
+    clock.total_steps = None
+    result.state = TrainingState(
+        params=params,
+        optimizer_state=opt_state,
+        schedule_state=sched_state,
+        clock=clock,
+        rng_state=rng.state(),
+        average=average,
+        average_count=average_count,
+        noise_seed=state.noise_seed,
+    )
+    if validation is not None and best_params is not None:
+        result.params = best_params
+    else:
+        result.params = average if average is not None else params
+    if validation is None:
+        result.best_validation_score = None
+    return result
+
+
+def _update_average(average, count, params, xp):
+    """Polyak-Ruppert running mean of the iterates (averaged SGD)."""
+    if average is None:
+        return copy_tree(params, xp), 1
+    count += 1
+    for a, p in zip(average, params):
+        a += (p - a) / count
+    return average, count
+
+
+def _print_epoch(epoch, loss, score, lr, elapsed):
+    line = f"Epoch {epoch}, loss = {loss:.8f}"
+    if score is not None:
+        line += f", validation score = {score:.6f}"
+    line += f", lr = {lr:.3g}, time = {elapsed:.2f}s"
+    print(line)

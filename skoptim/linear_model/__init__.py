@@ -1,0 +1,5 @@
+"""Linear models trained on the shared engine."""
+
+from skoptim.linear_model._sgd import SGDRegressorPlus
+
+__all__ = ["SGDRegressorPlus"]

@@ -1,0 +1,132 @@
+"""Base classes of optimizers and learning-rate schedules.
+
+Optimizers and schedules are small parameter objects: hyperparameters live on
+the object (so ``get_params``/``set_params``/``clone`` and nested
+``GridSearchCV`` parameters such as ``solver__beta_1`` work), while the state
+they evolve (moments, step counts, plateau counters) is created by ``init`` and
+returned by ``update``; the training engine keeps it.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from dataclasses import dataclass
+
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import validate_parameter_constraints
+
+
+class _ParamsObject(BaseEstimator):
+    """``get_params``/``set_params``/``clone``/``repr`` plus constraint checks."""
+
+    _parameter_constraints: dict = {}
+
+    def _validate(self):
+        """Check the hyperparameters against the class's constraint table."""
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=self.__class__.__name__,
+        )
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class Optimizer(_ParamsObject):
+    """Base class of the first-order optimizers of :mod:`skoptim.optim`.
+
+    Subclasses implement :meth:`init` and :meth:`update`. ``update`` receives
+    the gradients of a list of parameter arrays and returns the steps that the
+    engine *subtracts* from the parameters (``param -= step``), together with
+    the new state. An optimizer never stores arrays on itself.
+
+    Attributes
+    ----------
+    scale_invariant : bool
+        True when multiplying every gradient by a constant leaves the steps
+        unchanged (Adam, RMSprop, Adagrad, Lion, ...). Estimators whose
+        per-sample learning rate follows scikit-learn's ``SGDRegressor`` scale
+        the rate with the batch size only for optimizers where this is False.
+    """
+
+    scale_invariant = False
+
+    def init(self, params, *, xp):
+        """Create the optimizer state for ``params`` (a list of arrays)."""
+        raise NotImplementedError
+
+    def update(self, grads, state, *, lr, xp):
+        """Return ``(steps, new_state)`` for the gradients ``grads``.
+
+        Parameters
+        ----------
+        grads : list of arrays
+            One gradient per parameter array. The optimizer may overwrite them.
+        state : object
+            What :meth:`init` or the previous ``update`` returned. It may be
+            updated in place; the engine works on its own copy.
+        lr : float
+            The learning rate for this step (a Python float).
+        xp : namespace
+            The array namespace of ``grads``.
+        """
+        raise NotImplementedError
+
+
+@dataclass
+class Clock:
+    """Counters a schedule may read; each schedule documents which one it uses.
+
+    Attributes
+    ----------
+    step : int
+        Optimizer steps (mini-batches) taken before the current one.
+    epoch : int
+        Completed passes over the training data.
+    n_samples_seen : float
+        Training samples seen before the current step (sum of sample weights).
+    total_steps : int or None
+        Steps planned for the whole fit (``max_iter`` times the batches per
+        epoch), when known.
+    """
+
+    step: int = 0
+    epoch: int = 0
+    n_samples_seen: float = 0.0
+    total_steps: int | None = None
+
+
+class Schedule(_ParamsObject):
+    """Base class of learning-rate schedules.
+
+    A schedule maps the base rate (``learning_rate_init`` or ``eta0``) and a
+    :class:`Clock` to the learning rate of the next step. Metric-driven
+    schedules also keep a state: :meth:`init` creates it, :meth:`update` is
+    called once per epoch with the monitored metric (lower is better), and
+    :meth:`on_stall` (given ``base_lr``) is called when the estimator's ``tol``/``n_iter_no_change``
+    rule finds no improvement; it returns ``(state, handled)`` where
+    ``handled=False`` lets training stop.
+    """
+
+    def init(self):
+        """Create the schedule's state (``None`` for pure schedules)."""
+        return None
+
+    def rate(self, base_lr, clock, state=None):
+        """Return the learning rate (a Python float) for the next step."""
+        raise NotImplementedError
+
+    def update(self, state, metric):
+        """Update the state with this epoch's metric (lower is better)."""
+        return state
+
+    def on_stall(self, state, *, base_lr):
+        """React to a stall of the stopping rule; ``(state, handled)``.
+
+        ``base_lr`` is the base rate the schedule shapes, for rules that stop
+        once the current rate falls below a floor.
+        """
+        return state, False
