@@ -10,7 +10,8 @@ imports CuPy or PyTorch.
 
 from skoptim import optim
 from skoptim.linear_model import SGDRegressorPlus
+from skoptim.neural_network import MLPClassifierPlus
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SGDRegressorPlus", "optim", "__version__"]
+__all__ = ["MLPClassifierPlus", "SGDRegressorPlus", "optim", "__version__"]

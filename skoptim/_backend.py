@@ -56,15 +56,13 @@ class Backend:
 
 def is_numpy_namespace(xp):
     """True for NumPy and the array-API-compat wrapper of NumPy."""
-    return xp.__name__ in {"numpy", "array_api_compat.numpy", "numpy.array_api"}
+    name = xp.__name__
+    return name == "numpy" or name.endswith("array_api_compat.numpy")
 
 
 def namespace_name(xp):
     """A short human name of a namespace for error messages."""
-    name = xp.__name__
-    for prefix in ("array_api_compat.",):
-        name = name.removeprefix(prefix)
-    return name
+    return xp.__name__.rsplit("array_api_compat.", 1)[-1]
 
 
 def _import_cupy():

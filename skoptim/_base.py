@@ -13,7 +13,14 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 
 from skoptim._backend import resolve_backend, to_numpy
-from skoptim._engine import TrainConfig, TrainingState, _take, train, validation_split
+from skoptim._engine import (
+    TrainConfig,
+    TrainingState,
+    _take,
+    train,
+    train_lbfgs,
+    validation_split,
+)
 from skoptim._penalties import Penalty
 from skoptim._validation import check_sample_weight
 from skoptim.optim import Clock
@@ -51,8 +58,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
     """Runs the shared engine for an estimator that supplies its model.
 
     Subclasses implement ``_check_train_data``, ``_make_problem``,
-    ``_init_params``, ``_resolve_optimizer``, ``_resolve_schedule``,
-    ``_train_config_extra`` and ``_commit``.
+    ``_init_params``, ``_resolve_optimizer`` (None means full-batch L-BFGS),
+    ``_resolve_schedule``, ``_train_config_extra`` and ``_commit``.
     """
 
     _lr_param = "learning_rate_init"
@@ -64,6 +71,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         X, y = self._check_train_data(X, y, reset=not continuing, backend=backend,
                                       classes=classes, incremental=incremental)
         sw = check_sample_weight(sample_weight, X, backend.dtype)
+        sw = self._adjust_sample_weight(y, sw, backend, incremental=incremental)
         X, y, sw = _drop_zero_weight(X, y, sw)
         validation = None
         if X_val is not None or y_val is not None:
@@ -95,7 +103,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         schedule = self._resolve_schedule(problem)
         if continuing:
             state = self._training_state
-            if type(optimizer) is not type(self.solver_):
+            if optimizer is not None and type(optimizer) is not type(self.solver_):
                 state = _replace_optimizer_state(state, optimizer, backend)
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -103,7 +111,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             params = self._init_params(problem, backend, rng, init)
             state = TrainingState(
                 params=params,
-                optimizer_state=optimizer.init(params, xp=backend.xp),
+                optimizer_state=None if optimizer is None else optimizer.init(
+                    params, xp=backend.xp),
                 schedule_state=schedule.init(),
                 clock=Clock(),
                 rng_state=None,
@@ -127,11 +136,18 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             **self._train_config_extra(),
         )
         metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
-        ctx = self._init_callback_context(max_subtasks=max_iter)
+        lbfgs = optimizer is None
+        ctx = self._init_callback_context(max_subtasks=max_iter + lbfgs)
         ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
         sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
-        result = train(problem, (X, y, sw, sw_host), validation=validation, config=config,
-                       state=state, backend=backend, callback_ctx=ctx, estimator=self)
+        data = (X, y, sw, sw_host)
+        if lbfgs:
+            result = train_lbfgs(problem, data, config=config, state=state,
+                                 backend=backend, max_fun=self.max_fun, callback_ctx=ctx,
+                                 estimator=self)
+        else:
+            result = train(problem, data, validation=validation, config=config,
+                           state=state, backend=backend, callback_ctx=ctx, estimator=self)
         attributes = problem.fitted_attributes(result.params)
         ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata,
                                  reconstruction_attributes=attributes)
@@ -160,6 +176,10 @@ class EngineEstimatorMixin(CallbackSupportMixin):
 
     def _train_config_extra(self):
         return {}
+
+    def _adjust_sample_weight(self, y, sample_weight, backend, *, incremental):
+        """Fold per-class weights into the sample weights (classifiers)."""
+        return sample_weight
 
 
 def _drop_zero_weight(X, y, sw):

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
 from skoptim._backend import RowNoise, row_keys, to_numpy
 from skoptim.optim import Clock
@@ -76,6 +75,9 @@ class TrainConfig:
     check_convergence: bool = True
     average_start: float = 0.0  # samples seen before averaging starts; 0: off
     verbose: int = 0
+    # scikit-learn's SGD stops after n_iter_no_change bad epochs, its MLP after
+    # n_iter_no_change + 1; each estimator keeps its counterpart's rule.
+    extra_patience: int = 0
 
 
 class Problem:
@@ -146,11 +148,12 @@ def _take(a, idx):
 def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp):
     """Hold out a validation fraction, keeping identical rows on one side.
 
-    Rows are grouped by a random projection of ``(X, y)``, so copies of a row
-    never straddle train and validation, and a sample weight of ``k`` holds out
-    exactly what ``k`` repeated rows would. The groups are split with
-    :func:`sklearn.model_selection.train_test_split` (stratified by ``y`` for
-    classifiers). Returns ``(train_idx, val_idx)`` as NumPy index arrays.
+    Rows are grouped by a hash of ``(X, y)``, so copies of a row never straddle
+    train and validation, and a sample weight of ``k`` holds out exactly what
+    ``k`` repeated rows would. Groups are ordered canonically (sorted keys) and
+    shuffled with ``random_state``; with ``stratify`` each class gives
+    ``round(fraction * n_class)`` groups (at most all but one), and at least
+    one group is held out. Returns ``(train_idx, val_idx)`` (NumPy).
     """
     n = X.shape[0]
     y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
@@ -163,14 +166,21 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
             "Early stopping needs at least 2 distinct samples to hold out "
             f"validation_fraction={fraction}; got n_samples={n_groups} distinct."
         )
-    # Order groups by their first occurrence in a canonical (sorted) order so
-    # the split does not depend on row order or multiplicity.
-    strat = y_np[first] if stratify else None
-    if strat is not None and strat.shape[1] == 1:
-        strat = strat.ravel()
-    _, val_groups = train_test_split(
-        np.arange(n_groups), test_size=fraction, stratify=strat, random_state=random_state
-    )
+    rng = np.random.default_rng(random_state)
+    if stratify:
+        _, labels = np.unique(y_np[first], axis=0, return_inverse=True)
+        labels = labels.ravel()
+    else:
+        labels = np.zeros(n_groups, dtype=np.intp)
+    val_groups = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        k = min(int(round(fraction * members.size)), members.size - 1)
+        val_groups.append(members[:k])
+    val_groups = np.concatenate(val_groups)
+    if val_groups.size == 0:
+        # Every class is too small to give a group: hold out one group anyway.
+        val_groups = rng.permutation(n_groups)[:1]
     is_val = np.zeros(n_groups, dtype=bool)
     is_val[val_groups] = True
     val_rows = is_val[group]
@@ -248,7 +258,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     lr_cap = math.inf if not problem.curvature else 1.0 / problem.curvature
     batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
 
-    stall = _Stall(config.tol, config.n_iter_no_change)
+    stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
     result = FitResult(state=None, params=None, n_iter=0)
     best_params = None
     t_start = time.perf_counter()
@@ -324,7 +334,9 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 score = problem.score(exposed, *validation)
                 result.validation_scores.append(score)
                 stall_metric = -score
-                if score > result.best_validation_score:
+                # Ties keep the later epoch: equally good on validation, and
+                # trained longer.
+                if score >= result.best_validation_score:
                     result.best_validation_score = score
                     best_params = copy_tree(exposed, xp)
             result.best_loss = min(result.best_loss, loss)
@@ -405,3 +417,100 @@ def _print_epoch(epoch, loss, score, lr, elapsed):
         line += f", validation score = {score:.6f}"
     line += f", lr = {lr:.3g}, time = {elapsed:.2f}s"
     print(line)
+
+
+def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=None,
+                estimator=None):
+    """Full-batch L-BFGS-B (SciPy) on the same problem; a :class:`FitResult`.
+
+    The objective is the weighted mean loss plus the smooth penalty, with the
+    penalty scaled as in :func:`train`. One callback task per L-BFGS iteration;
+    a callback that asks to stop ends the run (``StopIteration``).
+    """
+    from scipy.optimize import minimize
+
+    xp = backend.xp
+    X, y, sw, sw_host = data
+    n_weight = float(X.shape[0] if sw_host is None else sw_host.sum())
+    penalty, penalized = config.penalty, list(problem.penalized)
+    pscale = 1.0 / n_weight if problem.penalty_per_sample else 1.0
+    shapes = [tuple(p.shape) for p in state.params]
+    sizes = [math.prod(s) for s in shapes]
+    bounds = np.cumsum([0] + sizes)
+
+    def unpack(theta):
+        return [backend.asarray(theta[a:b].reshape(s))
+                for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
+
+    def fun(theta):
+        params = unpack(theta)
+        loss_sum, grads = problem.loss_grad(params, X, y, sw, noise=None)
+        penalty.add_grad(grads, params, penalized, pscale)
+        loss = float(loss_sum) / n_weight
+        if penalty.active:
+            loss += pscale * float(penalty.value(params, penalized, xp=xp))
+        flat = np.concatenate([np.asarray(to_numpy(g), dtype=np.float64).ravel()
+                               for g in grads])
+        return loss, flat
+
+    result = FitResult(state=None, params=None, n_iter=0)
+    theta0 = np.concatenate([np.asarray(to_numpy(p), dtype=np.float64).ravel()
+                             for p in state.params])
+    ctx_holder = {}
+
+    def begin_iteration():
+        if callback_ctx is not None:
+            ctx_holder["ctx"] = callback_ctx.subcontext(task_name="lbfgs-iter")
+            ctx_holder["ctx"].call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+            ctx_holder["open"] = True
+
+    def callback(intermediate_result):
+        result.n_iter += 1
+        result.loss_curve.append(float(intermediate_result.fun))
+        if config.verbose:
+            _print_epoch(result.n_iter, float(intermediate_result.fun), None,
+                         math.nan, 0.0)
+        if callback_ctx is not None:
+            params = unpack(intermediate_result.x)
+            stop = ctx_holder["ctx"].call_on_fit_task_end(
+                estimator=estimator, X=X, y=y,
+                reconstruction_attributes=lambda: problem.fitted_attributes(params)
+                | {"n_iter_": result.n_iter},
+            )
+            ctx_holder["open"] = False
+            if stop:
+                raise StopIteration
+            begin_iteration()
+
+    begin_iteration()
+    iprint = {0: -1, 1: 1}.get(min(int(config.verbose), 1), -1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        opt = minimize(
+            fun, theta0, method="L-BFGS-B", jac=True,
+            options={"maxfun": max_fun, "maxiter": config.max_iter, "gtol": config.tol,
+                     "iprint": iprint},
+            callback=callback,
+        )
+    if ctx_holder.get("open"):
+        # SciPy never ran the iteration begun last: end it as an empty task.
+        ctx_holder["ctx"].call_on_fit_task_end(estimator=estimator)
+    if not math.isfinite(opt.fun) or not np.all(np.isfinite(opt.x)):
+        raise DivergenceError(
+            f"L-BFGS diverged (loss is {opt.fun}). Scale the data (StandardScaler) "
+            "or increase alpha."
+        )
+    result.n_iter = int(opt.nit)
+    result.converged = opt.status == 0
+    if opt.status == 1:
+        warnings.warn(
+            f"lbfgs failed to converge after {opt.nit} iterations ({opt.message}). "
+            "Increase max_iter or max_fun, or scale the data.",
+            ConvergenceWarning,
+        )
+    params = unpack(opt.x)
+    result.loss_curve = result.loss_curve or [float(opt.fun)]
+    result.best_loss = float(opt.fun)
+    result.best_validation_score = None
+    result.params = params
+    result.state = replace(state, params=params)
+    return result

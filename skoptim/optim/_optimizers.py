@@ -676,7 +676,8 @@ class Nadam(Optimizer):
         \\hat m_t &= \\frac{\\beta_1 m_t}{1 - \\beta_1^{t+1}}
             + \\frac{(1 - \\beta_1) g_t}{1 - \\beta_1^t} \\\\
         \\hat v_t &= \\frac{v_t}{1 - \\beta_2^t} \\\\
-        \\theta_{t+1} &= \\theta_t - \\eta_t \\frac{\\hat m_t}{\\sqrt{\\hat v_t} + \\epsilon}
+        \\theta_{t+1} &= \\theta_t
+            - \\eta_t \\frac{\\hat m_t}{\\sqrt{\\hat v_t} + \\epsilon}
 
     PyTorch's ``NAdam`` and Keras's ``Nadam`` instead multiply
     :math:`\\beta_1` by a warm-up schedule (``momentum_decay``), so their

@@ -100,7 +100,7 @@ class InvScaling(Schedule):
 
 
 def optimal_t0(alpha, dloss):
-    """scikit-learn's initial offset for ``'optimal'``; ``dloss(p, y)`` is the loss derivative in ``p``."""
+    """sklearn's ``t0`` for ``'optimal'``; ``dloss(p, y)`` is the loss's derivative."""
     # Bottou's heuristic, as in sklearn/linear_model/_sgd_fast.pyx.tp: choose
     # t0 so that the first rate is typw / max(1, dloss(-typw, 1)).
     typw = math.sqrt(1.0 / math.sqrt(alpha))
@@ -237,16 +237,8 @@ class Adaptive(Schedule):
         multiplier = 1.0 if state is None else state["multiplier"]
         return float(base_lr) * multiplier
 
-    def on_stall(self, state, *, base_lr=None):
-        """Shrink the rate and return ``(state, True)``, or ``(state, False)`` at ``min_lr``.
-
-        ``base_lr`` is needed to compare the current rate with ``min_lr``.
-        """
-        if base_lr is None:
-            raise TypeError(
-                "Adaptive.on_stall needs the base learning rate to compare the "
-                "current rate with min_lr; call on_stall(state, base_lr=...)."
-            )
+    def on_stall(self, state, *, base_lr):
+        """Divide the rate: ``(state, True)``; at ``min_lr``: ``(state, False)``."""
         if self.rate(base_lr, None, state) <= self.min_lr:
             return state, False
         return {"multiplier": state["multiplier"] * self.factor}, True

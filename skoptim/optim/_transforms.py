@@ -9,7 +9,7 @@ optimizer carries a flag for them.
 
 
 def clip_by_global_norm(grads, clip_norm, *, xp):
-    """Scale ``grads`` by ``min(1, clip_norm / global_norm)``; no-op if ``clip_norm`` is None."""
+    """Scale ``grads`` by ``min(1, clip_norm / global_norm)``; identity for ``None``."""
     if clip_norm is None or not grads:
         return grads
     # The norm stays a 0-d device array so that clipping needs no host sync.
@@ -25,7 +25,7 @@ def clip_by_global_norm(grads, clip_norm, *, xp):
 
 
 def decoupled_weight_decay(steps, params, rate, *, xp):
-    """Add ``rate * param`` to each step in place (Loshchilov & Hutter) and return ``steps``."""
+    """Add ``rate * param`` to each step in place (Loshchilov & Hutter)."""
     if rate:
         for step, param in zip(steps, params, strict=True):
             step += rate * param

@@ -36,6 +36,9 @@ GRADS = [
     [np.array([[-0.3, 0.2], [0.05, -1.0]]), np.array([0.1, 0.9])],
 ]
 LRS = [0.1, 0.05, 0.02]
+# Read-only, so that an optimizer writing into its inputs cannot leak between tests.
+for _array in [*PARAMS, *(g for grads in GRADS for g in grads)]:
+    _array.setflags(write=False)
 
 ALL_OPTIMIZERS = [
     SGD(),
@@ -636,7 +639,8 @@ def test_resolve_optimizer_unknown_name():
 
 
 def test_resolve_optimizer_unknown_name_without_close_match():
-    with pytest.raises(ValueError, match=r"Unknown solver 'xyz'\. Valid names: .*'sgd'\.$"):
+    msg = r"Unknown solver 'xyz'\. Valid names: .*'sgd'\.$"
+    with pytest.raises(ValueError, match=msg):
         resolve_optimizer("xyz")
 
 
@@ -679,7 +683,8 @@ def test_constraint_tables(optimizer, param):
 
 @pytest.mark.parametrize("solver", [3, None, ["adam"]])
 def test_resolve_optimizer_wrong_type(solver):
-    with pytest.raises(TypeError, match=r"'solver' parameter must be a str .*Optimizer"):
+    msg = r"'solver' parameter must be a str .*Optimizer"
+    with pytest.raises(TypeError, match=msg):
         resolve_optimizer(solver)
 
 
