@@ -255,7 +255,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
     clip_norm = getattr(optimizer, "clip_norm", None)
     linear_scaling = problem.curvature is not None and not optimizer.scale_invariant
-    lr_cap = math.inf if not problem.curvature else 1.0 / problem.curvature
+    lr_cap = math.inf if not problem.curvature else 1.0 / (
+        problem.curvature * optimizer.step_gain())
     batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
 
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)

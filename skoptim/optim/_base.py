@@ -54,6 +54,11 @@ class Optimizer(_ParamsObject):
 
     scale_invariant = False
 
+    def step_gain(self):
+        """How much a constant gradient's step is amplified at steady state
+        (1 without momentum); step-size caps are divided by it."""
+        return 1.0
+
     def init(self, params, *, xp):
         """Create the optimizer state for ``params`` (a list of arrays)."""
         raise NotImplementedError

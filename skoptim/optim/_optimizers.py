@@ -175,6 +175,10 @@ class Momentum(Optimizer):
 
     scale_invariant = False
 
+    def step_gain(self):
+        """Steady-state amplification of the step, ``1 / (1 - momentum)``."""
+        return 1.0 / max(1.0 - self.momentum, 1e-3)
+
     def __init__(self, momentum=0.9, nesterov=False, clip_norm=None):
         self.momentum = momentum
         self.nesterov = nesterov
