@@ -47,11 +47,34 @@ class Backend:
         """Move ``a`` into this backend (no copy when already there)."""
         if sp.issparse(a):
             return a
+        if not self.is_numpy and _namespace_of(a) is not self.xp:
+            a = to_numpy(a)
         return self.xp.asarray(a, dtype=dtype or self.dtype, device=self.device)
+
+    def move(self, a):
+        """Move ``a`` (any namespace) here, keeping its dtype unless floating."""
+        if a is None or sp.issparse(a):
+            return a
+        if self.is_numpy:
+            return to_numpy(a)
+        if _namespace_of(a) is not self.xp:
+            a = to_numpy(a)
+        return self.xp.asarray(a, device=self.device)
 
     def rng(self, seed_or_state):
         """Return a :class:`DeviceRNG` seeded from an int or a saved state."""
         return DeviceRNG(self, seed_or_state)
+
+
+def _namespace_of(a):
+    if isinstance(a, (np.ndarray, np.generic)):
+        return np
+    from array_api_compat import array_namespace
+
+    try:
+        return array_namespace(a)
+    except TypeError:
+        return None
 
 
 def is_numpy_namespace(xp):
@@ -141,7 +164,14 @@ def to_numpy(a):
         return a.detach().cpu().numpy()
     if "cupyx.scipy.sparse" in mod:  # pragma: no cover - GPU only
         return a.get()
-    return np.asarray(a)
+    try:
+        return np.asarray(a)
+    except (RuntimeError, TypeError, ValueError):
+        # A namespace refusing implicit conversion (array_api_strict on a
+        # non-CPU device): go through its own device transfer.
+        from sklearn.utils._array_api import move_to as _move
+
+        return _move(a, xp=np, device="cpu")
 
 
 def gpu_modules_loaded():
@@ -236,3 +266,67 @@ class RowNoise:
         mask = keep.astype(np.float32 if b.dtype == b.xp.float32 else np.float64)
         mask *= 1.0 / keep_prob
         return mask if b.is_numpy else b.xp.asarray(mask, dtype=b.dtype, device=b.device)
+
+
+def move_to(estimator, target="numpy"):
+    """Move a fitted skoptim estimator's arrays to another namespace or device.
+
+    Use it to predict on data of another namespace, or to pickle a
+    GPU-trained model for a machine without a GPU.
+
+    Parameters
+    ----------
+    estimator : skoptim estimator
+        A fitted estimator; it is modified in place and returned.
+    target : {'numpy', 'cpu', 'cuda', 'cuda:N'} or array namespace
+        ``'numpy'``/``'cpu'`` move to NumPy on the host, ``'cuda'`` to CuPy
+        on the GPU, and a namespace module (``array_api_strict``, an
+        ``array_api_compat`` namespace) to that namespace's default device.
+
+    Returns
+    -------
+    estimator : skoptim estimator
+        The same estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skoptim import SGDRegressorPlus, move_to
+    >>> reg = SGDRegressorPlus(max_iter=5, tol=None).fit(np.eye(3), [1.0, 2.0, 3.0])
+    >>> type(move_to(reg, "numpy").coef_).__name__
+    'ndarray'
+    """
+    if isinstance(target, str):
+        if target in ("numpy", "cpu"):
+            backend = Backend(xp=np, device="cpu", dtype=np.float64, is_numpy=True)
+        else:
+            backend = resolve_backend(np.zeros(1), device=target)
+    else:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(target.asarray(0.0))
+        backend = Backend(xp=xp, device=None, dtype=xp.float64,
+                          is_numpy=is_numpy_namespace(xp))
+
+    def convert(value):
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(convert(v) for v in value)
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+            from dataclasses import fields, replace
+
+            return replace(value, **{f.name: convert(getattr(value, f.name))
+                                     for f in fields(value) if f.init})
+        if hasattr(value, "shape") and hasattr(value, "dtype") and not sp.issparse(value):
+            if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+                return value  # labels and indices stay on the host
+            return backend.move(value)
+        return value
+
+    for name, value in list(vars(estimator).items()):
+        if name.endswith("_") and not name.startswith("__") or name == "_training_state":
+            setattr(estimator, name, convert(value))
+    return estimator

@@ -484,12 +484,10 @@ def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=
             begin_iteration()
 
     begin_iteration()
-    iprint = {0: -1, 1: 1}.get(min(int(config.verbose), 1), -1)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         opt = minimize(
             fun, theta0, method="L-BFGS-B", jac=True,
-            options={"maxfun": max_fun, "maxiter": config.max_iter, "gtol": config.tol,
-                     "iprint": iprint},
+            options={"maxfun": max_fun, "maxiter": config.max_iter, "gtol": config.tol},
             callback=callback,
         )
     if ctx_holder.get("open"):

@@ -67,4 +67,4 @@ class Penalty:
         for k, i in enumerate(penalized):
             w = params[i]
             t = threshold[k] if isinstance(threshold, list) else threshold
-            params[i] = xp.sign(w) * xp.maximum(xp.abs(w) - t, 0.0)
+            params[i] = xp.sign(w) * xp.clip(xp.abs(w) - t, min=0.0)

@@ -10,11 +10,13 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from skoptim._backend import check_device, resolve_backend, to_numpy
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._losses import REGRESSION_LOSSES
+from skoptim._penalties import Penalty
 from skoptim._validation import check_X, check_X_y, check_same_namespace
 from skoptim.optim import Constant, Optimizer, Schedule, resolve_optimizer, resolve_schedule
 from skoptim.optim._schedules import Optimal, optimal_t0
@@ -317,6 +319,7 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         tags.regressor_tags.poor_score = False
+        tags.array_api_support = True
         return tags
 
     # -- parameter checks -------------------------------------------------
@@ -425,9 +428,10 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predicted values, in the namespace and on the device of ``X``.
         """
+        check_is_fitted(self)
+        check_same_namespace(X, self.intercept_, self, "predict")
         backend = resolve_backend(X, device="auto")
         X = check_X(self, X, backend=backend)
-        check_same_namespace(getattr(self, "_fit_xp", None), backend.xp, self)
         coef = self.coef_
         if sp.issparse(coef):
             coef = coef.toarray()
@@ -483,15 +487,17 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         loss = REGRESSION_LOSSES[self.loss](epsilon=self.epsilon)
         pa = self.learning_rate if (isinstance(self.learning_rate, str)
                                     and self.learning_rate in _PA_RATES) else None
-        curvature = None
-        if pa is None:
-            curvature = (max(loss.curvature, 1.0)
-                         * _top_second_moment(X, sw, self.fit_intercept, backend)
-                         / (1.0 - self.dropout))
+        # The L2 part of the penalty enters the gradient, so its strength adds
+        # to the curvature that bounds stable steps.
+        l2 = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio).l2
+        curvature = (max(loss.curvature, 1.0)
+                     * _top_second_moment(X, sw, self.fit_intercept, backend)
+                     / (1.0 - self.dropout)) + l2
         return _LinearProblem(
             loss=loss, n_targets=y.shape[1], fit_intercept=self.fit_intercept,
-            dropout=self.dropout, curvature=curvature, backend=backend,
+            dropout=self.dropout, curvature=None if pa else curvature, backend=backend,
             single_output=self._single_output, pa=pa, pa_C=self.eta0,
+            pa_curvature=curvature,
         )
 
     def _init_params(self, problem, backend, rng, init):
@@ -541,8 +547,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         return {"average_start": start}
 
     def _base_lr(self):
-        if isinstance(self.learning_rate, str) and self.learning_rate in _PA_RATES:
-            return 1.0  # passive-aggressive steps carry their own size
+        # Also for 'pa1'/'pa2': their steps carry their own size, and eta0 is the
+        # rate of the penalty, as in scikit-learn.
         return float(self.eta0)
 
     def _commit(self, result, *, continuing, incremental):
@@ -563,7 +569,7 @@ class _LinearProblem(Problem):
     penalty_per_sample = False
 
     def __init__(self, *, loss, n_targets, fit_intercept, dropout, curvature, backend,
-                 single_output, pa=None, pa_C=1.0):
+                 single_output, pa=None, pa_C=1.0, pa_curvature=1.0):
         self.loss = loss
         self.n_targets = n_targets
         self.fit_intercept = fit_intercept
@@ -573,6 +579,7 @@ class _LinearProblem(Problem):
         self.single_output = single_output
         self.pa = pa
         self.pa_C = pa_C
+        self.pa_curvature = pa_curvature
         self.uses_noise = dropout > 0
 
     def _predict(self, params, X):
@@ -589,7 +596,8 @@ class _LinearProblem(Problem):
         r = self._predict(params, X) - y
         value, d = self.loss.value_and_derivative(r, xp=xp)
         if self.pa is not None:
-            d = d * self._pa_step(X, value)
+            pa_step = self._pa_step(X, value)
+            d = d * pa_step
         if sample_weight is not None:
             sw = xp.reshape(sample_weight, (-1, 1)) if not self.backend.is_numpy \
                 else sample_weight[:, None]
@@ -599,7 +607,14 @@ class _LinearProblem(Problem):
         else:
             weight = X.shape[0]
         if self.pa is not None:
-            weight = 1.0  # passive-aggressive steps are summed, not averaged
+            # The per-sample steps are summed (scikit-learn's sequential updates
+            # taken at once), but like the linear scaling rule their total rate
+            # is capped at 1 / curvature: uncapped, a batch overshoots and
+            # diverges. The engine's rate is eta0 (= C), hence the division.
+            if sample_weight is not None:
+                pa_step = pa_step * sw
+            total = xp.sum(pa_step, axis=0)
+            weight = self.pa_C * xp.maximum(self.pa_curvature * total, xp.ones_like(total))
         gW = _matmul_T(X, d, xp) / weight
         grads = [gW]
         if self.fit_intercept:

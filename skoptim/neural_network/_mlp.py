@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -345,6 +346,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
+        tags.array_api_support = True
         return tags
 
     # -- parameter checks -------------------------------------------------
@@ -452,7 +454,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        proba = self._forward_proba(X)
+        proba = self._forward_proba(X, "predict")
         xp = self._xp(proba)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return to_numpy(proba > 0.5).astype(int) if xp is np else xp.astype(
@@ -464,7 +466,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         classes = self.classes_
         if xp is np:
             return classes[idx]
-        return xp.take(classes, idx, axis=0)
+        if classes.dtype.kind in "biuf":
+            return xp.take(xp.asarray(classes, device=idx.device), idx, axis=0)
+        return classes[to_numpy(idx)]
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -479,7 +483,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         y_prob : ndarray of shape (n_samples, n_classes)
             The probability of each class, in the order of ``classes_``.
         """
-        proba = self._forward_proba(X)
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        proba = self._forward_proba(X, method)
         if proba.shape[1] == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             xp = self._xp(proba)
             return xp.concat([1.0 - proba, proba], axis=1)
@@ -498,7 +505,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         log_y_prob : ndarray of shape (n_samples, n_classes)
             The predicted log-probability of each class.
         """
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
         return self._xp(proba).log(proba)
 
     # -- helpers ----------------------------------------------------------
@@ -510,10 +517,11 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         return array_namespace(a)
 
-    def _forward_proba(self, X):
+    def _forward_proba(self, X, method):
+        check_is_fitted(self)
+        check_same_namespace(X, self.intercepts_[-1], self, method)
         backend = resolve_backend(X, device="auto")
         X = check_X(self, X, backend=backend)
-        check_same_namespace(getattr(self, "_fit_xp", None), backend.xp, self)
         params = []
         for W, b in zip(self.coefs_, self.intercepts_):
             params += [W, b]
@@ -559,7 +567,6 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                 )
             self._label_binarizer = lb
             self.classes_ = lb.classes_
-            self._fit_xp = None if backend.is_numpy else backend.xp
         else:
             lb = self._label_binarizer
             if lb.y_type_ != "multilabel-indicator":
@@ -681,7 +688,7 @@ class _MLPProblem(Problem):
         if act == "relu":
             if self.backend.is_numpy:
                 return np.maximum(z, 0, out=z)
-            return xp.maximum(z, 0.0)
+            return xp.clip(z, min=0.0)
         if act == "tanh":
             return xp.tanh(z)
         if act == "logistic":
@@ -695,7 +702,7 @@ class _MLPProblem(Problem):
             if self.backend.is_numpy:
                 delta[a <= 0] = 0
                 return delta
-            return xp.where(a > 0, delta, 0.0)
+            return xp.where(a > 0, delta, xp.zeros_like(delta))
         if act == "tanh":
             return delta * (1.0 - a * a)
         if act == "logistic":
@@ -753,7 +760,7 @@ class _MLPProblem(Problem):
             per_sample = -xp.sum(Y * logp, axis=1)
         else:
             # log(1 + e^z) - y z, written to avoid overflow.
-            softplus = xp.maximum(z, 0.0) + xp.log(1.0 + xp.exp(-xp.abs(z)))
+            softplus = xp.clip(z, min=0.0) + xp.log(1.0 + xp.exp(-xp.abs(z)))
             per_sample = xp.sum(softplus - Y * z, axis=1)
         delta = P - Y
         if sample_weight is None:
