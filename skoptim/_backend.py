@@ -229,17 +229,33 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def row_keys(X):
-    """A uint64 key per row of ``X`` (host array): equal rows get equal keys."""
-    r = np.random.default_rng(12345).standard_normal(X.shape[1])
-    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
-        from array_api_compat import array_namespace, device
+def row_keys(X, chunk_rows=8192):
+    """A uint64 key per row of ``X`` (host array): equal rows get equal keys.
 
-        xp = array_namespace(X)
-        proj = to_numpy(X @ xp.asarray(r, dtype=X.dtype, device=device(X)))
-    else:
-        proj = np.asarray(X @ r).ravel()
-    return _mix64(np.ascontiguousarray(proj, dtype=np.float64).view(np.uint64))
+    The key is ``sum_j mix(bits(x_ij) + mix(j))`` over the nonzero entries,
+    with wrap-around, so it is exact (no rounding) and identical for dense and
+    sparse storage of the same values.
+    """
+    n, d = X.shape
+    col = _mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN)
+    with np.errstate(over="ignore"):
+        if sp.issparse(X):
+            X = X.tocsr()
+            data = np.ascontiguousarray(X.data, dtype=np.float64)
+            terms = _mix64(data.view(np.uint64) + col[X.indices])
+            terms[data == 0] = 0
+            keys = np.zeros(n, dtype=np.uint64)
+            row = np.repeat(np.arange(n), np.diff(X.indptr))
+            np.add.at(keys, row, terms)
+            return keys
+        keys = np.empty(n, dtype=np.uint64)
+        for start in range(0, n, chunk_rows):
+            block = np.ascontiguousarray(to_numpy(X[start:start + chunk_rows]),
+                                         dtype=np.float64)
+            terms = _mix64(block.view(np.uint64) + col)
+            terms[block == 0] = 0
+            keys[start:start + block.shape[0]] = terms.sum(axis=1, dtype=np.uint64)
+        return keys
 
 
 class RowNoise:

@@ -27,7 +27,12 @@ from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_deca
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """Training produced a non-finite loss."""
+    """Training produced a non-finite or exploding loss."""
+
+
+# A mean loss this many times above its value at the starting weights (or
+# above 1, whichever is larger) means the iterates blew up.
+_DIVERGENCE_GROWTH = 1e6
 
 
 @dataclass
@@ -92,8 +97,11 @@ class Problem:
         the learning rate applies as is (scikit-learn's MLP). A float ``L``:
         the learning rate is per sample, as in scikit-learn's ``SGDRegressor``,
         so for optimizers that are not scale invariant a mini-batch of weight
-        ``W`` takes the step ``min(lr * W, 1 / L)`` on the mean gradient: the
-        sum of the per-sample steps, capped at the curvature limit.
+        ``W`` and ``b`` rows takes the step ``min(lr * W, 1 / L_b)`` on the
+        mean gradient: the sum of the per-sample steps, capped at the
+        curvature limit of a ``b``-row batch (see ``curvature_max``).
+    curvature_max : float
+        With ``curvature``: the largest one-sample curvature ``L_max``.
     penalty_per_sample : bool
         True divides the penalty by the batch's weight (scikit-learn's MLP
         convention, ``alpha / n_samples``); False applies it as is.
@@ -103,6 +111,7 @@ class Problem:
 
     penalized = ()
     curvature = None
+    curvature_max = None
     penalty_per_sample = False
     uses_noise = False
 
@@ -255,13 +264,20 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
     clip_norm = getattr(optimizer, "clip_norm", None)
     linear_scaling = problem.curvature is not None and not optimizer.scale_invariant
-    lr_cap = math.inf if not problem.curvature else 1.0 / (
-        problem.curvature * optimizer.step_gain())
+    lr_caps = {}
+    if linear_scaling:
+        # Stable step for a batch of b of the n rows (expected smoothness,
+        # Gower et al. 2019): between the full-data and the one-sample bounds.
+        L, L_max = problem.curvature, getattr(problem, "curvature_max", problem.curvature)
+        for b in {min(s + B, n) - s for s in starts}:
+            L_b = L if b >= n else (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+            lr_caps[b] = 1.0 / (L_b * optimizer.step_gain())
     batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
 
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
     result = FitResult(state=None, params=None, n_iter=0)
     best_params = None
+    reference_loss = None
     t_start = time.perf_counter()
 
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -291,13 +307,16 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                     params, _take(X, idx), _take(y, idx), _take(sw, idx), noise=noise
                 )
                 loss_sum = loss_sum + batch_loss
+                if reference_loss is None:
+                    # The loss at the starting weights (one sync per call).
+                    reference_loss = max(float(batch_loss) / bw, 1.0)
                 pscale = 1.0 / bw if problem.penalty_per_sample else 1.0
                 penalty.add_grad(grads, params, penalized, pscale)
                 if clip_norm is not None:
                     grads = clip_by_global_norm(grads, clip_norm, xp=xp)
                 lr = schedule.rate(config.base_lr, clock, sched_state)
                 if linear_scaling:
-                    lr = min(lr * bw, lr_cap)
+                    lr = min(lr * bw, lr_caps[min(s + B, n) - s])
                 steps, opt_state = optimizer.update(grads, opt_state, lr=lr, xp=xp)
                 if weight_decay:
                     decoupled_weight_decay(
@@ -307,7 +326,11 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 for p, step in zip(params, steps):
                     p -= step
                 if penalty.l1 > 0:
-                    penalty.prox(params, penalized, lr * penalty.l1 * pscale, xp=xp)
+                    threshold = lr * penalty.l1 * pscale
+                    metric = optimizer.prox_metric(opt_state, penalized, xp=xp)
+                    if metric is not None:
+                        threshold = [threshold * m for m in metric]
+                    penalty.prox(params, penalized, threshold, xp=xp)
                 clock.step += 1
                 clock.n_samples_seen += bw
                 if config.average_start and clock.n_samples_seen >= config.average_start:
@@ -323,9 +346,11 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 loss += pscale * float(penalty.value(exposed, penalized, xp=xp))
             clock.epoch += 1
             result.n_iter += 1
-            if not math.isfinite(loss):
+            if not math.isfinite(loss) or loss > _DIVERGENCE_GROWTH * reference_loss:
+                what = f"loss is {loss}" if not math.isfinite(loss) else (
+                    f"loss grew to {loss:.3g} from {reference_loss:.3g}")
                 raise DivergenceError(
-                    f"Training diverged at epoch {clock.epoch} (loss is {loss}). "
+                    f"Training diverged at epoch {clock.epoch} ({what}). "
                     f"Try a smaller {config.lr_name} (now {config.base_lr})."
                 )
             result.loss_curve.append(loss)

@@ -231,6 +231,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
        Tricks of the Trade, 2012.
     .. [2] P. Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet
        in 1 Hour", arXiv:1706.02677, 2017.
+    .. [3] R. M. Gower et al., "SGD: General Analysis and Improved Rates",
+       ICML 2019.
 
     Examples
     --------
@@ -490,15 +492,17 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         # The L2 part of the penalty enters the gradient, so its strength adds
         # to the curvature that bounds stable steps.
         l2 = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio).l2
-        curvature = (max(loss.curvature, 1.0)
-                     * _top_second_moment(X, sw, self.fit_intercept, backend)
-                     / (1.0 - self.dropout)) + l2
-        return _LinearProblem(
+        scale = max(loss.curvature, 1.0) / (1.0 - self.dropout)
+        top, row_max = _curvatures(X, sw, self.fit_intercept, backend)
+        curvature = scale * top + l2
+        problem = _LinearProblem(
             loss=loss, n_targets=y.shape[1], fit_intercept=self.fit_intercept,
             dropout=self.dropout, curvature=None if pa else curvature, backend=backend,
             single_output=self._single_output, pa=pa, pa_C=self.eta0,
             pa_curvature=curvature,
         )
+        problem.curvature_max = scale * row_max + l2
+        return problem
 
     def _init_params(self, problem, backend, rng, init):
         xp = backend.xp
@@ -696,13 +700,25 @@ def _matmul_T(X, d, xp):
     return xp.permute_dims(X, (1, 0)) @ d
 
 
-def _top_second_moment(X, sw, fit_intercept, backend, n_iter=30, max_rows=10_000):
-    """Largest eigenvalue of the weighted second moment of ``[X, 1]``.
+def _curvatures(X, sw, fit_intercept, backend, n_iter=30, max_rows=10_000):
+    """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
-    Power iteration from a deterministic start, on at most ``max_rows`` rows
-    (a fixed subsample), so the estimate depends on the data alone.
+    Returns ``(L, L_max)``: the largest eigenvalue of the weighted second
+    moment (power iteration from a deterministic start on at most
+    ``max_rows`` rows, a fixed subsample) and the largest squared row norm
+    (all rows), which bounds a single sample's curvature.
     """
     n, d = X.shape
+    icpt = 1.0 if fit_intercept else 0.0
+    if sp.issparse(X):
+        row_max = float(np.asarray(X.multiply(X).sum(axis=1)).max())
+    elif backend.is_numpy:
+        row_max = float(max(np.einsum("ij,ij->i", X[s:s + 65536], X[s:s + 65536]).max()
+                            for s in range(0, n, 65536)))
+    else:
+        xp = backend.xp
+        row_max = float(xp.max(xp.sum(X * X, axis=1)))
+    row_max += icpt
     if n > max_rows:
         rows = np.sort(np.random.default_rng(0).choice(n, max_rows, replace=False))
         X = X[rows] if sp.issparse(X) or backend.is_numpy else backend.xp.take(
@@ -716,7 +732,7 @@ def _top_second_moment(X, sw, fit_intercept, backend, n_iter=30, max_rows=10_000
     w = np.ones(X.shape[0]) if sw is None else np.asarray(sw, dtype=np.float64)
     w = w / w.sum()
     v = np.ones(d) / math.sqrt(d + 1)
-    c = 1.0 / math.sqrt(d + 1) if fit_intercept else 0.0
+    c = icpt / math.sqrt(d + 1)
     lam = 0.0
     for _ in range(n_iter):
         u = w * (np.asarray(X @ v).ravel() + c)
@@ -724,6 +740,6 @@ def _top_second_moment(X, sw, fit_intercept, backend, n_iter=30, max_rows=10_000
         c_new = u.sum() if fit_intercept else 0.0
         lam = math.sqrt(float(v_new @ v_new) + c_new * c_new)
         if lam == 0.0:
-            return 1.0
+            return 1.0, max(row_max, 1.0)
         v, c = v_new / lam, c_new / lam
-    return lam
+    return lam, max(row_max, lam)

@@ -14,7 +14,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import column_or_1d
 
 from skoptim._backend import check_device, resolve_backend, to_numpy
@@ -268,7 +272,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         **MLPClassifier._parameter_constraints,
         "solver": [str, Optimizer],
         "learning_rate": [
-            StrOptions({"constant", "invscaling", "adaptive", "optimal", "inverse_time",
+            StrOptions({"constant", "invscaling", "adaptive", "inverse_time",
                         "exponential", "step", "cosine", "plateau"}),
             Schedule,
         ],
@@ -439,6 +443,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         self._check_params()
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (classes is not None and hasattr(self, "classes_")
+                and not np.array_equal(self.classes_, unique_labels(classes))):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                f"was: {self.classes_!r}"
+            )
         return self._fit_engine(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X):
@@ -658,7 +668,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = (self.loss_curve_ if keep else []) + result.loss_curve
         self.loss_ = self.loss_curve_[-1]
         if result.validation_scores:
-            self.validation_scores_ = result.validation_scores
+            # One score per epoch, like loss_curve_: a warm start extends it.
+            previous = self.validation_scores_ if keep and self.validation_scores_ else []
+            self.validation_scores_ = previous + result.validation_scores
             self.best_validation_score_ = finite_or_none(result.best_validation_score)
             self.best_loss_ = None
         else:

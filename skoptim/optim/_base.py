@@ -59,6 +59,17 @@ class Optimizer(_ParamsObject):
         (1 without momentum); step-size caps are divided by it."""
         return 1.0
 
+    def prox_metric(self, state, indices, *, xp):
+        """Per-coordinate step scaling of the last update, for proximal steps.
+
+        Returns None (identity) or one array per parameter index in
+        ``indices``: the factor ``D`` with ``step = lr * D * direction``, so
+        that an L1 proximal step in the optimizer's metric uses the threshold
+        ``lr * l1 * D`` (adaptive optimizers would otherwise make the L1
+        strength depend on the gradients' scale).
+        """
+        return None
+
     def init(self, params, *, xp):
         """Create the optimizer state for ``params`` (a list of arrays)."""
         raise NotImplementedError

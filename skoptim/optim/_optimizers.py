@@ -287,6 +287,10 @@ class Adagrad(Optimizer):
             steps.append(g / denom)
         return steps, state
 
+    def prox_metric(self, state, indices, *, xp):
+        """``1 / (sqrt(G) + epsilon)`` per penalized array."""
+        return [1.0 / (xp.sqrt(state["sum_squares"][i]) + self.epsilon) for i in indices]
+
 
 class RMSprop(Optimizer):
     """RMSprop: gradients divided by a running root mean square.
@@ -422,6 +426,10 @@ class RMSprop(Optimizer):
                 steps.append(lr * buf)
         return steps, state
 
+    def prox_metric(self, state, indices, *, xp):
+        """``1 / (sqrt(mean_square) + epsilon)`` per penalized array."""
+        return [1.0 / (xp.sqrt(state["mean_square"][i]) + self.epsilon) for i in indices]
+
 
 class Adam(Optimizer):
     """Adam: adaptive moment estimation, in scikit-learn's formulation.
@@ -542,6 +550,13 @@ class Adam(Optimizer):
             step *= lr_t
             steps.append(step)
         return steps, state
+
+    def prox_metric(self, state, indices, *, xp):
+        """The bias-corrected ``1 / (sqrt(v) + epsilon)`` of the last step."""
+        t = max(state["n_steps"], 1)
+        factor = math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        v = state.get("v_max", state["v"])
+        return [factor / (xp.sqrt(v[i]) + self.epsilon) for i in indices]
 
 
 class AdamW(Adam):
@@ -744,6 +759,13 @@ class Nadam(Optimizer):
             numer += g
             steps.append(numer / denom)
         return steps, state
+
+    def prox_metric(self, state, indices, *, xp):
+        """``1 / (sqrt(v / (1 - beta_2**t)) + epsilon)`` of the last step."""
+        t = max(state["n_steps"], 1)
+        inv_root_bias = 1.0 / math.sqrt(1.0 - self.beta_2**t)
+        return [1.0 / (xp.sqrt(state["v"][i]) * inv_root_bias + self.epsilon)
+                for i in indices]
 
 
 class Lion(Optimizer):
