@@ -250,7 +250,7 @@ def row_keys(X, chunk_rows=8192):
             return keys
         keys = np.empty(n, dtype=np.uint64)
         for start in range(0, n, chunk_rows):
-            block = np.ascontiguousarray(to_numpy(X[start:start + chunk_rows]),
+            block = np.ascontiguousarray(to_numpy(X[start:min(start + chunk_rows, n), ...]),
                                          dtype=np.float64)
             terms = _mix64(block.view(np.uint64) + col)
             terms[block == 0] = 0
@@ -274,9 +274,10 @@ class RowNoise:
 
     def keep_mask(self, n_cols, keep_prob, stream=0):
         """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""
-        cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN) ^ _mix64(
-            self.base + np.uint64(stream))
-        z = _mix64(self.keys[:, None] + cols[None, :])
+        with np.errstate(over="ignore"):
+            cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN) ^ _mix64(
+                self.base + np.uint64(stream))
+            z = _mix64(self.keys[:, None] + cols[None, :])
         keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
         b = self.backend
         mask = keep.astype(np.float32 if b.dtype == b.xp.float32 else np.float64)

@@ -138,18 +138,20 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
         lbfgs = optimizer is None
         ctx = self._init_callback_context(max_subtasks=max_iter + lbfgs)
-        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        y_cb = self._callback_target(y)
+        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y_cb, metadata=metadata)
         sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
         data = (X, y, sw, sw_host)
         if lbfgs:
             result = train_lbfgs(problem, data, config=config, state=state,
                                  backend=backend, max_fun=self.max_fun, callback_ctx=ctx,
-                                 estimator=self)
+                                 estimator=self, callback_y=y_cb)
         else:
             result = train(problem, data, validation=validation, config=config,
-                           state=state, backend=backend, callback_ctx=ctx, estimator=self)
+                           state=state, backend=backend, callback_ctx=ctx, estimator=self,
+                           callback_y=y_cb)
         attributes = problem.fitted_attributes(result.params)
-        ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata,
+        ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
                                  reconstruction_attributes=attributes)
         # Commit: the only place where a fit changes the estimator.
         self.solver_ = optimizer
@@ -176,6 +178,10 @@ class EngineEstimatorMixin(CallbackSupportMixin):
 
     def _train_config_extra(self):
         return {}
+
+    def _callback_target(self, y):
+        """The targets shown to callbacks, in the user's encoding."""
+        return y
 
     def _adjust_sample_weight(self, y, sample_weight, backend, *, incremental):
         """Fold per-class weights into the sample weights (classifiers)."""

@@ -221,7 +221,7 @@ class _Stall:
 
 
 def train(problem, data, *, validation, config, state, backend, callback_ctx=None,
-          estimator=None):
+          estimator=None, callback_y=None):
     """Run epochs of mini-batch training; return a :class:`FitResult`.
 
     Parameters
@@ -244,9 +244,14 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
         The estimator's root callback context; one subtask per epoch.
     estimator : estimator instance or None
         The estimator reported to callbacks.
+    callback_y : array-like or None
+        The targets shown to callbacks (the user's labels, not the model's
+        encoding); defaults to ``y``.
     """
     xp = backend.xp
     X, y, sw, sw_host = data
+    y_cb = y if callback_y is None else callback_y
+    metadata = None if sw is None else {"sample_weight": sw}
     n = X.shape[0]
     B = max(1, min(config.batch_size, n))
     starts = list(range(0, n, B))
@@ -286,7 +291,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             epoch_ctx = None
             if callback_ctx is not None:
                 epoch_ctx = callback_ctx.subcontext(task_name="epoch")
-                epoch_ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+                epoch_ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y_cb,
+                                                 metadata=metadata)
             perm = rng.permutation(n) if config.shuffle else None
             dev_perm = perm
             if perm is not None and not (backend.is_numpy or sp.issparse(X)):
@@ -373,7 +379,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             stop = False
             if epoch_ctx is not None:
                 stop = epoch_ctx.call_on_fit_task_end(
-                    estimator=estimator, X=X, y=y,
+                    estimator=estimator, X=X, y=y_cb, metadata=metadata,
                     reconstruction_attributes=lambda: problem.fitted_attributes(
                         copy_tree(exposed, xp)
                     ) | {"n_iter_": result.n_iter},
@@ -446,7 +452,7 @@ def _print_epoch(epoch, loss, score, lr, elapsed):
 
 
 def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=None,
-                estimator=None):
+                estimator=None, callback_y=None):
     """Full-batch L-BFGS-B (SciPy) on the same problem; a :class:`FitResult`.
 
     The objective is the weighted mean loss plus the smooth penalty, with the
@@ -457,6 +463,8 @@ def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=
 
     xp = backend.xp
     X, y, sw, sw_host = data
+    y_cb = y if callback_y is None else callback_y
+    metadata = None if sw is None else {"sample_weight": sw}
     n_weight = float(X.shape[0] if sw_host is None else sw_host.sum())
     penalty, penalized = config.penalty, list(problem.penalized)
     pscale = 1.0 / n_weight if problem.penalty_per_sample else 1.0
@@ -487,19 +495,19 @@ def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=
     def begin_iteration():
         if callback_ctx is not None:
             ctx_holder["ctx"] = callback_ctx.subcontext(task_name="lbfgs-iter")
-            ctx_holder["ctx"].call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+            ctx_holder["ctx"].call_on_fit_task_begin(estimator=estimator, X=X, y=y_cb,
+                                                     metadata=metadata)
             ctx_holder["open"] = True
 
     def callback(intermediate_result):
         result.n_iter += 1
         result.loss_curve.append(float(intermediate_result.fun))
         if config.verbose:
-            _print_epoch(result.n_iter, float(intermediate_result.fun), None,
-                         math.nan, 0.0)
+            print(f"Iteration {result.n_iter}, loss = {float(intermediate_result.fun):.8f}")
         if callback_ctx is not None:
             params = unpack(intermediate_result.x)
             stop = ctx_holder["ctx"].call_on_fit_task_end(
-                estimator=estimator, X=X, y=y,
+                estimator=estimator, X=X, y=y_cb, metadata=metadata,
                 reconstruction_attributes=lambda: problem.fitted_attributes(params)
                 | {"n_iter_": result.n_iter},
             )

@@ -485,6 +485,9 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
             )
         return X, y
 
+    def _callback_target(self, y):
+        return y[:, 0] if self._single_output else y
+
     def _make_problem(self, X, y, sw, backend):
         loss = REGRESSION_LOSSES[self.loss](epsilon=self.epsilon)
         pa = self.learning_rate if (isinstance(self.learning_rate, str)

@@ -612,6 +612,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             per_sample = per_sample * sw_host
         return backend.asarray(per_sample)
 
+    def _callback_target(self, Y):
+        backend = resolve_backend(Y)
+        labels = self._label_binarizer.inverse_transform(np.asarray(to_numpy(Y)))
+        return labels if backend.is_numpy or labels.dtype.kind not in "biuf" else \
+            backend.move(labels)
+
     @property
     def _stratify_validation(self):
         return self._label_binarizer.y_type_ != "multilabel-indicator"
