@@ -127,7 +127,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             lr_name=self._lr_param,
             penalty=Penalty.from_params(self.penalty, self.alpha, self.l1_ratio),
             max_iter=max_iter,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(X.shape[0], problem),
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -171,9 +171,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         return rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(
             np.iinfo(np.int32).max)
 
-    def _batch_size(self, n_samples):
+    def _batch_size(self, n_samples, problem):
         if self.batch_size == "auto":
-            return min(self._auto_batch_size, n_samples)
+            return min(self._auto_batch_size(n_samples, problem), n_samples)
         return min(int(self.batch_size), n_samples)
 
     def _train_config_extra(self):

@@ -97,9 +97,12 @@ class Problem:
         the learning rate applies as is (scikit-learn's MLP). A float ``L``:
         the learning rate is per sample, as in scikit-learn's ``SGDRegressor``,
         so for optimizers that are not scale invariant a mini-batch of weight
-        ``W`` and ``b`` rows takes the step ``min(lr * W, 1 / L_b)`` on the
-        mean gradient: the sum of the per-sample steps, capped at the
-        curvature limit of a ``b``-row batch (see ``curvature_max``).
+        ``W`` and ``b`` rows takes the step ``min(lr * W, d / L_b)`` on the
+        mean gradient: the sum of the per-sample steps, or the curvature limit
+        of a ``b``-row batch (see ``curvature_max``) times the schedule's
+        decay ``d = lr / lr_0``. The schedule then counts weight updates
+        (batches) in ``n_samples_seen``, as scikit-learn's ``t_`` counts
+        updates (samples, one update each).
     curvature_max : float
         With ``curvature``: the largest one-sample curvature ``L_max``.
     penalty_per_sample : bool
@@ -268,7 +271,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     penalized = list(problem.penalized)
     weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
     clip_norm = getattr(optimizer, "clip_norm", None)
-    linear_scaling = problem.curvature is not None and not optimizer.scale_invariant
+    per_update = problem.curvature is not None
+    linear_scaling = per_update and not optimizer.scale_invariant
     lr_caps = {}
     if linear_scaling:
         # Stable step for a batch of b of the n rows (expected smoothness,
@@ -320,9 +324,19 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 penalty.add_grad(grads, params, penalized, pscale)
                 if clip_norm is not None:
                     grads = clip_by_global_norm(grads, clip_norm, xp=xp)
-                lr = schedule.rate(config.base_lr, clock, sched_state)
+                if per_update:
+                    # Schedules of per-sample rates count weight updates, as
+                    # scikit-learn's t_ does (one per sample there, one per
+                    # batch here).
+                    lr = schedule.rate(config.base_lr, replace(
+                        clock, n_samples_seen=float(clock.step)), sched_state)
+                else:
+                    lr = schedule.rate(config.base_lr, clock, sched_state)
                 if linear_scaling:
-                    lr = min(lr * bw, lr_caps[min(s + B, n) - s])
+                    # The batch's summed per-sample steps, or the stable step
+                    # shaped by the schedule's decay, whichever is smaller.
+                    decay = min(1.0, lr / config.base_lr)
+                    lr = min(lr * bw, lr_caps[min(s + B, n) - s] * decay)
                 steps, opt_state = optimizer.update(grads, opt_state, lr=lr, xp=xp)
                 if weight_decay:
                     decoupled_weight_decay(

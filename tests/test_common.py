@@ -17,7 +17,9 @@ ESTIMATORS = [
     SGDRegressorPlus(penalty="elasticnet", l1_ratio=0.5, alpha=1e-3),
     SGDRegressorPlus(dropout=0.2),
     SGDRegressorPlus(early_stopping=True),
-    SGDRegressorPlus(average=True, solver="momentum"),
+    # Sample weights equal repetitions only for whole-batch steps, and
+    # averaging picks small batches by default.
+    SGDRegressorPlus(average=True, solver="momentum", batch_size=512),
     MLPClassifierPlus(),
     MLPClassifierPlus(solver="adamw", learning_rate_init=0.01),
     MLPClassifierPlus(dropout=0.3),

@@ -39,12 +39,15 @@ QUALITY_CASES = {
 }
 
 
+SEEDS = range(5)
+
+
 def _reference_r2(reference, X_train, X_test, y_train, y_test):
     if reference == "SGDRegressor":
-        model = SGDRegressor(random_state=0)
-    else:
-        # Same objective as SGD's: mean(r**2 / 2) + alpha / 2 * ||w||**2.
-        model = Ridge(alpha=SGDRegressor().alpha * X_train.shape[0])
+        return np.mean([SGDRegressor(random_state=seed).fit(X_train, y_train)
+                        .score(X_test, y_test) for seed in SEEDS])
+    # Same objective as SGD's: mean(r**2 / 2) + alpha / 2 * ||w||**2.
+    model = Ridge(alpha=SGDRegressor().alpha * X_train.shape[0])
     return model.fit(X_train, y_train).score(X_test, y_test)
 
 
@@ -58,13 +61,15 @@ def test_held_out_r2_within_001_of_reference(case, reference, request):
     with a constant rate gets there (the default ``'invscaling'`` decays
     ``eta0`` with the samples seen and stalls short of it); on the synthetic
     problem ``eta0=0.1``, also constant (``'invscaling'`` needs ~15x more
-    epochs for the same result).
+    epochs for the same result). Stochastic fits are compared by their mean
+    over five seeds: on diabetes one seed's R² varies by about 0.004.
     """
     fixture, params = QUALITY_CASES[case]
     X_train, X_test, y_train, y_test = request.getfixturevalue(fixture)
-    est = SGDRegressorPlus(random_state=0, **params).fit(X_train, y_train)
+    scores = [SGDRegressorPlus(random_state=seed, **params).fit(X_train, y_train)
+              .score(X_test, y_test) for seed in SEEDS]
     expected = _reference_r2(reference, X_train, X_test, y_train, y_test)
-    assert abs(est.score(X_test, y_test) - expected) <= 0.01
+    assert abs(np.mean(scores) - expected) <= 0.01
 
 
 # ---------------------------------------------------------------------------
@@ -760,10 +765,13 @@ def test_validation_scores_has_one_score_per_epoch(early_stopping_fit):
 
 @pytest.mark.parametrize("average", [True, 10])
 def test_average_reaches_sgdregressor_average_quality(diabetes_split, average):
+    """Mean test R² over five seeds, as in the quality test above."""
     X_train, X_test, y_train, y_test = diabetes_split
-    est = SGDRegressorPlus(average=average, random_state=0).fit(X_train, y_train)
-    ref = SGDRegressor(average=average, random_state=0).fit(X_train, y_train)
-    assert est.score(X_test, y_test) >= ref.score(X_test, y_test) - 0.01
+    ours = [SGDRegressorPlus(average=average, random_state=seed).fit(X_train, y_train)
+            .score(X_test, y_test) for seed in SEEDS]
+    ref = [SGDRegressor(average=average, random_state=seed).fit(X_train, y_train)
+           .score(X_test, y_test) for seed in SEEDS]
+    assert np.mean(ours) >= np.mean(ref) - 0.01
 
 
 @pytest.fixture(scope="module")

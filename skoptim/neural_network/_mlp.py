@@ -283,7 +283,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         "device": [str],
     }
     _lr_param = "learning_rate_init"
-    _auto_batch_size = 200
+
+    @staticmethod
+    def _auto_batch_size(n_samples, problem):
+        return 200
 
     def __init__(
         self,
