@@ -157,6 +157,23 @@ def _take(a, idx):
     return array_namespace(a).take(a, idx, axis=0)
 
 
+class _Gather:
+    """Rows of one training array per batch, into a reused buffer for NumPy."""
+
+    def __init__(self, a):
+        self.a = a
+        self.buf = None
+
+    def __call__(self, idx):
+        a = self.a
+        if a is None or isinstance(idx, slice) or not isinstance(a, np.ndarray):
+            return _take(a, idx)
+        k = idx.shape[0]
+        if self.buf is None or self.buf.shape[0] < k:
+            self.buf = np.empty((k,) + a.shape[1:], dtype=a.dtype)
+        return np.take(a, idx, axis=0, out=self.buf[:k])
+
+
 def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp):
     """Hold out a validation fraction, keeping identical rows on one side.
 
@@ -267,6 +284,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     clock.total_steps = clock.step + config.max_iter * len(starts)
     rng = backend.rng(state.rng_state)
     keys = row_keys(X) if problem.uses_noise else None
+    take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
     optimizer, schedule, penalty = config.optimizer, config.schedule, config.penalty
     penalized = list(problem.penalized)
     weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
@@ -314,7 +332,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                     noise = RowNoise(backend, keys[perm[s:s + B] if perm is not None
                                                    else idx], state.noise_seed, clock.epoch)
                 batch_loss, grads = problem.loss_grad(
-                    params, _take(X, idx), _take(y, idx), _take(sw, idx), noise=noise
+                    params, take_X(idx), take_y(idx), take_sw(idx), noise=noise
                 )
                 loss_sum = loss_sum + batch_loss
                 if reference_loss is None:

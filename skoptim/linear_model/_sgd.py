@@ -273,15 +273,23 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     _lr_param = "eta0"
 
     def _auto_batch_size(self, n_samples, problem):
+        if resolve_optimizer(self.solver).scale_invariant:
+            # Adaptive solvers take steps of eta0 whatever the batch: they
+            # need many steps per epoch, not large batches.
+            return _AUTO_BATCH
         if self.average:
             # Averaging removes the gradient noise itself; it needs many
             # iterates: about 256 per epoch, in batches of 16 to 4096 rows.
             return min(4096, max(16, n_samples // 256))
         # About 256 steps per epoch, and a batch large enough to average out
         # the gradient noise at the capped step (64 times the noise scale
-        # tr(H) / L, McCandlish et al. 2018), within [256, 65536] rows.
+        # tr(H) / L, McCandlish et al. 2018), within [256, 65536] rows and
+        # about 4 MiB of gathered data.
         noise = math.ceil(64 * getattr(problem, "noise_scale", 0.0))
-        return min(65536, max(_AUTO_BATCH, n_samples // 256, noise))
+        by_memory = (4 << 20) // max(1, int(problem.row_bytes))
+        return max(_AUTO_BATCH, min(65536, by_memory,
+                                    max(n_samples // 256, noise)))
+
     _stratify_validation = False
 
     def __init__(
@@ -526,6 +534,9 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         problem.curvature_max = scale * row_max + l2
         # Gradient-noise scale of the problem: trace over top curvature.
         problem.noise_scale = trace / top
+        problem.row_bytes = (X.nnz * 12 / max(X.shape[0], 1) if sp.issparse(X)
+                             else X.shape[1] * (4 if backend.dtype == backend.xp.float32
+                                                else 8))
         return problem
 
     def _init_params(self, problem, backend, rng, init):
@@ -724,38 +735,47 @@ def _matmul_T(X, d, xp):
     return xp.permute_dims(X, (1, 0)) @ d
 
 
-def _curvatures(X, sw, fit_intercept, backend, n_iter=30, max_rows=10_000):
+def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
     Returns ``(L, L_max, trace)``: the largest eigenvalue of the weighted
-    second moment (power iteration from a deterministic start on at most
-    ``max_rows`` rows, a fixed subsample), the largest squared row norm (all
-    rows), which bounds a single sample's curvature, and the trace (weighted
-    mean squared row norm, on the subsample).
+    second moment (power iteration from a deterministic start on an evenly
+    strided subsample of about 4 MiB, at most 10,000 rows, a view for dense
+    NumPy input),
+    the largest squared row norm (all rows), which bounds a single sample's
+    curvature, and the trace (weighted mean squared row norm, on the
+    subsample).
     """
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
+    chunk = 65536
     if sp.issparse(X):
-        # Chunks of rows: X.multiply(X) would copy the whole matrix.
-        row_max = max(float(np.asarray(X[s:s + 65536].multiply(X[s:s + 65536])
-                                       .sum(axis=1)).max()) for s in range(0, n, 65536))
+        # Row norms from the stored values, a chunk of rows at a time: no
+        # copy of the matrix.
+        row_max = 0.0
+        for start in range(0, n, chunk):
+            ptr = X.indptr[start:min(start + chunk, n) + 1]
+            csum = np.concatenate(([0.0], np.cumsum(np.square(X.data[ptr[0]:ptr[-1]]))))
+            row_max = max(row_max, float(np.max(csum[ptr[1:] - ptr[0]]
+                                                - csum[ptr[:-1] - ptr[0]])))
     elif backend.is_numpy:
-        row_max = float(max(np.einsum("ij,ij->i", X[s:s + 65536], X[s:s + 65536]).max()
-                            for s in range(0, n, 65536)))
+        row_max = float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk]).max()
+                            for s in range(0, n, chunk)))
     else:
         xp = backend.xp
         row_max = float(xp.max(xp.sum(X * X, axis=1)))
     row_max += icpt
-    if n > max_rows:
-        rows = np.sort(np.random.default_rng(0).choice(n, max_rows, replace=False))
-        X = X[rows] if sp.issparse(X) or backend.is_numpy else backend.xp.take(
-            X, backend.xp.asarray(rows, device=backend.device), axis=0)
-        sw = None if sw is None else (sw[rows] if backend.is_numpy else backend.xp.take(
-            sw, backend.xp.asarray(rows, device=backend.device), axis=0))
+    row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
+    stride = max(1, n // int(min(10_000, max(256, (4 << 20) // max(row_bytes, 1)))))
+    if stride > 1:
+        X = X[::stride] if sp.issparse(X) or backend.is_numpy else backend.xp.take(
+            X, backend.xp.arange(0, n, stride, device=backend.device), axis=0)
+        sw = None if sw is None else sw[::stride] if backend.is_numpy else \
+            backend.xp.take(sw, backend.xp.arange(0, n, stride, device=backend.device))
     if not (sp.issparse(X) or backend.is_numpy):
         X = to_numpy(X)
         sw = None if sw is None else to_numpy(sw)
-    X = X.astype(np.float64) if not sp.issparse(X) else X.astype(np.float64)
+    X = X.astype(np.float64, copy=False)
     w = np.ones(X.shape[0]) if sw is None else np.asarray(sw, dtype=np.float64)
     w = w / w.sum()
     sq = np.asarray(X.multiply(X).sum(axis=1)).ravel() if sp.issparse(X) else np.einsum(
