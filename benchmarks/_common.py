@@ -299,6 +299,16 @@ def _reset_peak_rss():
         return False
 
 
+def _picklable(obj):
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
 def _peak_child(conn, func, args, kwargs):
     try:
         gc.collect()
@@ -313,7 +323,7 @@ def _peak_child(conn, func, args, kwargs):
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            func(*args, **kwargs)
+            result = func(*args, **kwargs)
         seconds = time.perf_counter() - start
         if exact:
             peak = _status_kib("VmHWM")
@@ -323,7 +333,8 @@ def _peak_child(conn, func, args, kwargs):
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         conn.send({"peak_extra_bytes": max(0, peak - rss_before) * 1024,
                    "rss_before_bytes": rss_before * 1024, "seconds": seconds,
-                   "exact": exact, "error": None})
+                   "exact": exact, "error": None,
+                   "result": result if _picklable(result) else None})
     except BaseException:  # report, never hang the parent
         conn.send({"error": traceback.format_exc()})
     finally:
@@ -342,8 +353,8 @@ def peak_memory(func, *args, timeout=None, **kwargs):
     the figure is an upper bound (``exact`` is then False).
 
     Returns a dict: ``peak_extra_bytes``, ``rss_before_bytes``, ``seconds``
-    (the call's wall time in the child), ``exact`` and ``error`` (None, or the
-    child's traceback). Without ``fork`` (Windows, macOS spawn), falls back to
+    (the call's wall time in the child), ``exact``, ``error`` (None, or the
+    child's traceback) and ``result`` (what the call returned, if picklable). Without ``fork`` (Windows, macOS spawn), falls back to
     :func:`peak_traced_memory` in process.
     """
     try:
@@ -390,7 +401,7 @@ def peak_traced_memory(func, *args, **kwargs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            func(*args, **kwargs)
+            result = func(*args, **kwargs)
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -1,0 +1,235 @@
+"""P1/P4: MLPClassifierPlus vs scikit-learn's MLPClassifier and a PyTorch loop.
+
+The workload of SPEC P1: a 784-128-10 ReLU network trained with Adam
+(learning rate 1e-3, L2 alpha 1e-4), batch 128, 10 epochs, on 60,000 x 784
+MNIST-style images, in float64 and in float32, on the CPU. MNIST itself cannot
+be downloaded here, so the images are scikit-learn's handwritten digits
+(8 x 8) upscaled to 28 x 28 with random shifts and pixel noise: the same
+shape, value range and difficulty class as MNIST.
+
+Every contender trains on the same arrays in one run, inside a forked child
+process that reports its wall time and the peak memory the fit added
+(``benchmarks._common.peak_memory``). Printed: seconds per epoch, test
+accuracy, peak extra memory, and the ratios the SPEC targets (skoptim at least
+2x faster than scikit-learn and no slower than PyTorch, same accuracy within
+0.5 points, memory no higher than scikit-learn's).
+
+Usage::
+
+    python benchmarks/bench_mlp.py            # full P1 workload, both dtypes
+    python benchmarks/bench_mlp.py --quick    # small smoke run
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks._common import (  # noqa: E402
+    Report,
+    format_bytes,
+    format_table,
+    machine_description,
+    peak_memory,
+    write_results,
+)
+
+
+def make_mnist_like(n_train, n_test, seed=0):
+    """28 x 28 digit images in [0, 1] from scikit-learn's 8 x 8 digits."""
+    from scipy.ndimage import shift, zoom
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    base = digits.images / 16.0
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    idx = rng.integers(0, base.shape[0], n)
+    big = np.stack([zoom(img, 2.5, order=1) for img in base])  # 20 x 20
+    out = np.zeros((n, 28, 28))
+    offsets = rng.integers(2, 7, size=(n, 2))
+    for i, (k, (dy, dx)) in enumerate(zip(idx, offsets)):
+        out[i, dy:dy + 20, dx:dx + 20] = big[k]
+    # Sub-pixel jitter for a fraction of the images, then pixel noise.
+    jitter = rng.random(n) < 0.3
+    for i in np.flatnonzero(jitter):
+        out[i] = shift(out[i], rng.uniform(-0.5, 0.5, 2), order=1)
+    out += rng.normal(0.0, 0.05, out.shape)
+    np.clip(out, 0.0, 1.0, out=out)
+    X = out.reshape(n, 784)
+    y = digits.target[idx]
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def fit_skoptim(X, y, X_test, y_test, epochs, batch_size):
+    from skoptim import MLPClassifierPlus
+
+    clf = MLPClassifierPlus(hidden_layer_sizes=(128,), solver="adam", alpha=1e-4,
+                            batch_size=batch_size, learning_rate_init=1e-3,
+                            max_iter=epochs, n_iter_no_change=epochs + 1,
+                            random_state=0)
+    t = time.perf_counter()
+    clf.fit(X, y)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "epochs": clf.n_iter_, "accuracy": clf.score(X_test, y_test),
+            "dtype": str(clf.coefs_[0].dtype)}
+
+
+def fit_sklearn(X, y, X_test, y_test, epochs, batch_size):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(128,), solver="adam", alpha=1e-4,
+                        batch_size=batch_size, learning_rate_init=1e-3,
+                        max_iter=epochs, n_iter_no_change=epochs + 1, random_state=0)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "epochs": clf.n_iter_, "accuracy": clf.score(X_test, y_test),
+            "dtype": str(clf.coefs_[0].dtype)}
+
+
+def fit_torch(X, y, X_test, y_test, epochs, batch_size):
+    """A plain PyTorch CPU loop: shuffle, forward, cross-entropy, backward, Adam.
+
+    The L2 term matches scikit-learn's ``alpha / batch_size * W`` gradient via
+    Adam's (coupled) ``weight_decay`` on the weight matrices only.
+    """
+    import torch
+
+    torch.manual_seed(0)
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y.astype(np.int64))
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
+                                torch.nn.Linear(128, 10)).to(dtype)
+    weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+    biases = [m.bias for m in model if isinstance(m, torch.nn.Linear)]
+    opt = torch.optim.Adam([{"params": weights, "weight_decay": 1e-4 / batch_size},
+                            {"params": biases, "weight_decay": 0.0}], lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(0)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(Xt.shape[0], generator=gen)
+        for start in range(0, Xt.shape[0], batch_size):
+            idx = perm[start:start + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    seconds = time.perf_counter() - t
+    with torch.no_grad():
+        pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
+    return {"seconds": seconds, "epochs": epochs,
+            "accuracy": float(np.mean(pred == y_test)), "dtype": str(dtype)}
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n-train", type=int, default=60_000)
+    p.add_argument("--n-test", type=int, default=10_000)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--dtypes", default="float64,float32")
+    p.add_argument("--quick", action="store_true", help="6,000 x 784, 2 epochs")
+    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--output", default=None,
+                   help="results file name under benchmarks/results/")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.n_train, args.n_test, args.epochs = 6_000, 2_000, 2
+
+    log = Report()
+    log("# P1/P4: MLPClassifierPlus vs MLPClassifier and PyTorch (CPU)")
+    log("")
+    log("command: python benchmarks/bench_mlp.py " + " ".join(sys.argv[1:] if argv is None
+                                                              else argv))
+    log("")
+    log("## Machine")
+    log("")
+    for line in machine_description(extra_modules=("torch",)):
+        log(f"- {line}")
+    log("")
+    X, y, X_test, y_test = make_mnist_like(args.n_train, args.n_test)
+    log(f"data: {args.n_train:,} x 784 train, {args.n_test:,} test, MNIST-style digits "
+        f"(sklearn digits upscaled to 28x28, shifted, noisy); 784-{128}-10 relu, Adam "
+        f"lr=1e-3, alpha=1e-4, batch {args.batch_size}, {args.epochs} epochs")
+    log("each fit runs in a forked child: wall time of fit() and peak extra RSS")
+    log("")
+    contenders = [("skoptim MLPClassifierPlus", fit_skoptim),
+                  ("sklearn MLPClassifier", fit_sklearn)]
+    if torch_available() and not args.no_torch:
+        contenders.append(("PyTorch loop (CPU)", fit_torch))
+    else:
+        log("PyTorch is not installed: its row is left out.")
+
+    summary = []
+    for dtype_name in args.dtypes.split(","):
+        dtype = np.dtype(dtype_name)
+        Xd, Xtd = X.astype(dtype), X_test.astype(dtype)
+        results = {}
+        for name, func in contenders:
+            res = peak_memory(lambda f=func: f(Xd, y, Xtd, y_test, args.epochs,
+                                               args.batch_size))
+            if res.get("error"):
+                log(f"{name} ({dtype_name}) failed: {res['error']}")
+                continue
+            results[name] = {**res["result"], "peak": res["peak_extra_bytes"]}
+        ours = results.get("skoptim MLPClassifierPlus")
+        rows = []
+        for name, r in results.items():
+            per_epoch = r["seconds"] / r["epochs"]
+            ratio = (per_epoch / (ours["seconds"] / ours["epochs"])) if ours else float("nan")
+            rows.append([name, dtype_name, f"{per_epoch:.3f}", f"{r['accuracy']:.4f}",
+                         format_bytes(r["peak"]), f"{ratio:.2f}x"])
+        log(f"### {dtype_name}")
+        log("")
+        log(format_table(["contender", "dtype", "s/epoch", "test accuracy",
+                          "peak extra memory", "its time / skoptim's"], rows))
+        log("")
+        if ours:
+            sk = results.get("sklearn MLPClassifier")
+            th = results.get("PyTorch loop (CPU)")
+            ours_e = ours["seconds"] / ours["epochs"]
+            if sk:
+                speed = (sk["seconds"] / sk["epochs"]) / ours_e
+                summary.append(f"- {dtype_name}: {speed:.2f}x faster than sklearn "
+                               f"(target >= 2x: {'MET' if speed >= 2 else 'NOT MET'}); "
+                               f"accuracy {ours['accuracy']:.4f} vs {sk['accuracy']:.4f} "
+                               f"(target within 0.005: "
+                               f"{'MET' if abs(ours['accuracy'] - sk['accuracy']) <= 0.005 else 'NOT MET'}); "
+                               f"peak memory {format_bytes(ours['peak'])} vs "
+                               f"{format_bytes(sk['peak'])} (target <= sklearn: "
+                               f"{'MET' if ours['peak'] <= sk['peak'] else 'NOT MET'})")
+            if th:
+                speed = (th["seconds"] / th["epochs"]) / ours_e
+                summary.append(f"- {dtype_name}: PyTorch time / skoptim time = {speed:.2f} "
+                               f"(target >= 1: {'MET' if speed >= 1 else 'NOT MET'}); "
+                               f"PyTorch accuracy {th['accuracy']:.4f}")
+    log("## SPEC P1/P4 check")
+    log("")
+    for line in summary:
+        log(line)
+    name = args.output or ("bench_mlp_cpu_quick.txt" if args.quick else "bench_mlp_cpu.txt")
+    path = write_results(name, log.text())
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
