@@ -149,7 +149,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         else:
             result = train(problem, data, validation=validation, config=config,
                            state=state, backend=backend, callback_ctx=ctx, estimator=self,
-                           callback_y=y_cb)
+                           callback_y=y_cb, copy_state=continuing)
         attributes = problem.fitted_attributes(result.params)
         ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
                                  reconstruction_attributes=attributes)

@@ -241,7 +241,7 @@ class _Stall:
 
 
 def train(problem, data, *, validation, config, state, backend, callback_ctx=None,
-          estimator=None, callback_y=None):
+          estimator=None, callback_y=None, copy_state=True):
     """Run epochs of mini-batch training; return a :class:`FitResult`.
 
     Parameters
@@ -267,6 +267,9 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     callback_y : array-like or None
         The targets shown to callbacks (the user's labels, not the model's
         encoding); defaults to ``y``.
+    copy_state : bool
+        Train on a copy of ``state`` (True, for a state that a fitted
+        estimator holds); False lets a freshly made state be trained in place.
     """
     xp = backend.xp
     X, y, sw, sw_host = data
@@ -275,10 +278,11 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     n = X.shape[0]
     B = max(1, min(config.batch_size, n))
     starts = list(range(0, n, B))
-    params = copy_tree(state.params, xp)
-    opt_state = copy_tree(state.optimizer_state, xp)
+    own = (lambda tree: copy_tree(tree, xp)) if copy_state else (lambda tree: tree)
+    params = own(state.params)
+    opt_state = own(state.optimizer_state)
     sched_state = copy_tree(state.schedule_state, xp)
-    average = copy_tree(state.average, xp)
+    average = own(state.average)
     average_count = state.average_count
     clock = replace(state.clock)
     clock.total_steps = clock.step + config.max_iter * len(starts)

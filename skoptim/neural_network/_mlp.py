@@ -594,8 +594,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"y has {y_host.shape} labels; the model was fitted with "
                     f"{len(lb.classes_)} outputs."
                 )
-        Y = lb.transform(y_host).astype(np.float64)
-        return X, backend.asarray(Y)
+        Y = _one_hot(lb, y_host)
+        if backend.is_numpy:
+            # NumPy promotes booleans in ``P - Y``: a bool indicator matrix is
+            # 8 times smaller than a float one (scikit-learn keeps bools too).
+            return X, Y
+        return X, backend.asarray(Y.astype(np.float64))
 
     def _adjust_sample_weight(self, y, sample_weight, backend, *, incremental):
         cw = self.class_weight
@@ -818,6 +822,18 @@ class _MLPProblem(Problem):
 
     def fitted_attributes(self, params):
         return {"coefs_": list(params[0::2]), "intercepts_": list(params[1::2])}
+
+
+def _one_hot(lb, y):
+    """The label indicator matrix of ``y`` as booleans, without int64 copies."""
+    if lb.y_type_ == "multilabel-indicator":
+        return np.asarray(y.toarray() if sp.issparse(y) else y) > 0
+    classes = lb.classes_
+    if len(classes) == 2:
+        return (y == classes[1]).reshape(-1, 1)
+    Y = np.zeros((y.shape[0], len(classes)), dtype=bool)
+    Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = True
+    return Y
 
 
 def _T(a, xp):

@@ -17,6 +17,8 @@ import difflib
 import functools
 import inspect
 import math
+
+import numpy as np
 from numbers import Real
 
 from sklearn.base import clone
@@ -539,14 +541,23 @@ class Adam(Optimizer):
         for i, (g, m, v) in enumerate(zip(grads, state["m"], state["v"], strict=True)):
             m *= b1
             m += (1.0 - b1) * g
+            # The gradient buffer is ours to overwrite: it becomes g**2, then
+            # the denominator, then the step (fewer temporaries per step).
+            g *= g
+            g *= 1.0 - b2
             v *= b2
-            v += (1.0 - b2) * (g * g)
+            v += g
             if v_max is not None:
                 v_max[i] = xp.maximum(v_max[i], v)
                 v = v_max[i]
-            denom = xp.sqrt(v)
-            denom += self.epsilon
-            step = m / denom
+            if isinstance(g, np.ndarray):
+                step = np.sqrt(v, out=g)
+                step += self.epsilon
+                np.divide(m, step, out=step)
+            else:
+                denom = xp.sqrt(v)
+                denom += self.epsilon
+                step = m / denom
             step *= lr_t
             steps.append(step)
         return steps, state
