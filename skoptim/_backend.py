@@ -51,9 +51,24 @@ class Backend:
             a = to_numpy(a)
         return self.xp.asarray(a, dtype=dtype or self.dtype, device=self.device)
 
+    def move_input(self, X):
+        """Move validated input data here: dense or sparse, host or device."""
+        if X is None:
+            return X
+        if self.is_numpy:
+            return to_numpy(X)
+        if "cupy" in self.xp.__name__:
+            if sp.issparse(X):
+                import cupyx.scipy.sparse as cusp
+
+                return cusp.csr_matrix(X)
+            if is_sparse(X):
+                return X
+        return self.move(X)
+
     def move(self, a):
         """Move ``a`` (any namespace) here, keeping its dtype unless floating."""
-        if a is None or sp.issparse(a):
+        if a is None or is_sparse(a):
             return a
         if self.is_numpy:
             return to_numpy(a)
@@ -108,6 +123,15 @@ def check_device(device):
     )
 
 
+def is_sparse(X):
+    """True for SciPy sparse and CuPy (``cupyx.scipy.sparse``) sparse matrices."""
+    return sp.issparse(X) or type(X).__module__.startswith("cupyx.scipy.sparse")
+
+
+def _is_cupy(X):
+    return type(X).__module__.split(".")[0] in ("cupy", "cupyx")
+
+
 def resolve_backend(X, *, device="auto", dtype=None):
     """Resolve namespace, device and dtype for ``X`` once per call.
 
@@ -121,24 +145,31 @@ def resolve_backend(X, *, device="auto", dtype=None):
         The floating dtype; None takes ``X``'s if floating, else float64.
     """
     check_device(device)
-    if sp.issparse(X) or isinstance(X, (list, tuple)) or not hasattr(X, "shape"):
+    if _is_cupy(X):
+        # CuPy input trains on its GPU whether or not scikit-learn's
+        # array-API dispatch is enabled.
+        cupy = _import_cupy()
+        from array_api_compat import array_namespace
+
+        xp, dev = array_namespace(cupy.empty(0)), X.device
+    elif sp.issparse(X) or isinstance(X, (list, tuple)) or not hasattr(X, "shape"):
         xp, dev = np, "cpu"
     else:
         xp, _, dev = get_namespace_and_device(X)
         if is_numpy_namespace(xp):
             xp, dev = np, "cpu"
-    if device == "cpu" and not is_numpy_namespace(xp):
-        # Other namespaces keep their own CPU device (torch on CPU, strict).
+    if device == "cpu":
+        # CuPy input moves to the host; other namespaces keep their own CPU
+        # device (torch on the CPU, array_api_strict).
         if "cupy" in xp.__name__:
             xp, dev = np, "cpu"
-    elif isinstance(device, str) and device.startswith("cuda"):
-        if "cupy" not in xp.__name__ and "torch" not in xp.__name__:
-            cupy = _import_cupy()
-            from array_api_compat import array_namespace
+    elif device.startswith("cuda") and "cupy" not in xp.__name__ and (
+            "torch" not in xp.__name__):
+        cupy = _import_cupy()
+        from array_api_compat import array_namespace
 
-            xp = array_namespace(cupy.empty(0))
-            index = int(device.split(":")[1]) if ":" in device else 0
-            dev = cupy.cuda.Device(index)
+        xp = array_namespace(cupy.empty(0))
+        dev = cupy.cuda.Device(int(device.split(":")[1]) if ":" in device else 0)
     if dtype is None:
         dtype = getattr(X, "dtype", None)
     dtype = _floating_dtype(xp, dtype)
@@ -158,12 +189,12 @@ def to_numpy(a):
     if a is None or isinstance(a, (np.ndarray, np.generic)) or sp.issparse(a):
         return a
     mod = type(a).__module__
-    if mod.startswith("cupy"):
+    if mod.startswith("cupyx.scipy.sparse"):  # pragma: no cover - GPU only
+        return a.get()
+    if mod.startswith("cupy"):  # pragma: no cover - GPU only
         return a.get()
     if mod.startswith("torch"):
         return a.detach().cpu().numpy()
-    if "cupyx.scipy.sparse" in mod:  # pragma: no cover - GPU only
-        return a.get()
     try:
         return np.asarray(a)
     except (RuntimeError, TypeError, ValueError):
@@ -236,6 +267,8 @@ def row_keys(X, chunk_rows=8192):
     with wrap-around, so it is exact (no rounding) and identical for dense and
     sparse storage of the same values.
     """
+    if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
+        X = X.get()  # CuPy sparse: hash on the host (values only, once)
     n, d = X.shape
     col = _mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN)
     with np.errstate(over="ignore"):
@@ -267,6 +300,8 @@ class RowNoise:
     """
 
     def __init__(self, backend, keys, seed, epoch):
+        """``keys`` are the batch rows' :func:`row_keys` (NumPy, or CuPy to
+        draw the masks on the GPU)."""
         self.backend = backend
         self.keys = keys
         with np.errstate(over="ignore"):
@@ -277,9 +312,14 @@ class RowNoise:
         with np.errstate(over="ignore"):
             cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN) ^ _mix64(
                 self.base + np.uint64(stream))
+            on_device = not isinstance(self.keys, np.ndarray)
+            if on_device:  # pragma: no cover - GPU only: CuPy keys, hashed there
+                cols = self.backend.xp.asarray(cols, device=self.backend.device)
             z = _mix64(self.keys[:, None] + cols[None, :])
         keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
         b = self.backend
+        if on_device:  # pragma: no cover - GPU only
+            return b.xp.astype(keep, b.dtype) * (1.0 / keep_prob)
         mask = keep.astype(np.float32 if b.dtype == b.xp.float32 else np.float64)
         mask *= 1.0 / keep_prob
         return mask if b.is_numpy else b.xp.asarray(mask, dtype=b.dtype, device=b.device)

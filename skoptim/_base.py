@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 
-from skoptim._backend import resolve_backend, to_numpy
+from skoptim._backend import is_sparse, resolve_backend, to_numpy
 from skoptim._engine import (
     TrainConfig,
     TrainingState,
@@ -67,6 +67,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
     def _fit_engine(self, X, y, sample_weight=None, *, incremental, X_val=None,
                     y_val=None, sample_weight_val=None, init=None, classes=None):
         backend = resolve_backend(X, device=self.device)
+        # Fitted attributes live in the namespace of the X given to fit, even
+        # when training ran elsewhere (device='cuda' with NumPy input).
+        output = backend if self.device == "auto" else resolve_backend(X, device="auto")
         continuing = hasattr(self, "_training_state") and (incremental or self.warm_start)
         X, y = self._check_train_data(X, y, reset=not continuing, backend=backend,
                                       classes=classes, incremental=incremental)
@@ -92,7 +95,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
                 stratify=self._stratify_validation, random_state=self._split_seed(),
                 xp=backend.xp,
             )
-            if not backend.is_numpy and not sp.issparse(X):
+            if not backend.is_numpy:
                 tr = backend.xp.asarray(tr, device=backend.device)
                 va = backend.xp.asarray(va, device=backend.device)
             validation = (_take(X, va), _take(y, va), _take(sw, va))
@@ -151,6 +154,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
                            state=state, backend=backend, callback_ctx=ctx, estimator=self,
                            callback_y=y_cb, copy_state=continuing)
         attributes = problem.fitted_attributes(result.params)
+        if output.xp is not backend.xp:
+            attributes = {name: [output.move(v) for v in value] if isinstance(value, list)
+                          else output.move(value) for name, value in attributes.items()}
         ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
                                  reconstruction_attributes=attributes)
         # Commit: the only place where a fit changes the estimator.
@@ -199,8 +205,8 @@ def _drop_zero_weight(X, y, sw):
     if not (sp.issparse(X) or isinstance(X, np.ndarray)):
         from array_api_compat import array_namespace, device
 
-        xp = array_namespace(X)
-        keep = xp.asarray(keep, device=device(X))
+        ref = X if not is_sparse(X) else X.data  # CuPy sparse: index with CuPy
+        keep = array_namespace(ref).asarray(keep, device=device(ref))
     return _take(X, keep), _take(y, keep), _take(sw, keep)
 
 

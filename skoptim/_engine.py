@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skoptim._backend import RowNoise, row_keys, to_numpy
+from skoptim._backend import RowNoise, is_sparse, row_keys, to_numpy
 from skoptim.optim import Clock
 from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
 
@@ -150,7 +150,7 @@ def _take(a, idx):
     """Rows ``idx`` of ``a`` (an index array, or a slice for unshuffled data)."""
     if a is None:
         return None
-    if isinstance(idx, slice) or sp.issparse(a) or isinstance(a, np.ndarray):
+    if isinstance(idx, slice) or is_sparse(a) or isinstance(a, np.ndarray):
         return a[idx]
     from array_api_compat import array_namespace
 
@@ -288,6 +288,10 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     clock.total_steps = clock.step + config.max_iter * len(starts)
     rng = backend.rng(state.rng_state)
     keys = row_keys(X) if problem.uses_noise else None
+    # CuPy hashes dropout masks on the GPU: keep the row keys there.
+    keys_on_device = keys is not None and "cupy" in xp.__name__
+    if keys_on_device:  # pragma: no cover - GPU only
+        keys = xp.asarray(keys, device=backend.device)
     take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
     optimizer, schedule, penalty = config.optimizer, config.schedule, config.penalty
     penalized = list(problem.penalized)
@@ -321,7 +325,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                                                  metadata=metadata)
             perm = rng.permutation(n) if config.shuffle else None
             dev_perm = perm
-            if perm is not None and not (backend.is_numpy or sp.issparse(X)):
+            if perm is not None and not backend.is_numpy:
                 dev_perm = xp.asarray(perm, device=backend.device)
             noise = None
             if sw_host is None:
@@ -333,8 +337,9 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             for s, bw in zip(starts, batch_weights):
                 idx = dev_perm[s:s + B] if perm is not None else slice(s, s + B)
                 if keys is not None:
-                    noise = RowNoise(backend, keys[perm[s:s + B] if perm is not None
-                                                   else idx], state.noise_seed, clock.epoch)
+                    batch_keys = keys[idx] if keys_on_device else keys[
+                        perm[s:s + B] if perm is not None else idx]
+                    noise = RowNoise(backend, batch_keys, state.noise_seed, clock.epoch)
                 batch_loss, grads = problem.loss_grad(
                     params, take_X(idx), take_y(idx), take_sw(idx), noise=noise
                 )

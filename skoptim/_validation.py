@@ -11,7 +11,7 @@ from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from skoptim._backend import is_numpy_namespace, namespace_name, to_numpy
+from skoptim._backend import is_numpy_namespace, is_sparse, namespace_name, to_numpy
 
 # Constraints shared by every skoptim estimator (the new parameters).
 COMMON_CONSTRAINTS = {
@@ -23,25 +23,31 @@ COMMON_CONSTRAINTS = {
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):
     """Validate training data and move it to ``backend``; float dtype of X kept."""
-    X, y = validate_data(
-        estimator,
-        X,
-        y,
-        reset=reset,
-        accept_sparse=accept_sparse,
-        dtype=[backend.xp.float64, backend.xp.float32],
-        multi_output=multi_output,
-        y_numeric=y_numeric,
-        order="C",
-    )
-    if sp.issparse(X) and X.format not in ("csr",):
+    if _on_device_without_dispatch(X):
+        X = _check_device_X(estimator, X, reset=reset)
+        y = _check_device_y(y, X.shape[0], y_numeric=y_numeric)
+    else:
+        X, y = validate_data(
+            estimator,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=accept_sparse,
+            dtype=[backend.xp.float64, backend.xp.float32],
+            multi_output=multi_output,
+            y_numeric=y_numeric,
+            order="C",
+        )
+    if is_sparse(X) and X.format != "csr":
         X = X.tocsr()
-    return X, backend.move(y)
+    return backend.move_input(X), (backend.move(y) if y_numeric else y)
 
 
 def check_X(estimator, X, *, backend, accept_sparse=("csr", "csc")):
     """Validate prediction data against the fitted ``n_features_in_``."""
     check_is_fitted(estimator)
+    if _on_device_without_dispatch(X):
+        return backend.move_input(_check_device_X(estimator, X, reset=False))
     X = validate_data(
         estimator,
         X,
@@ -49,13 +55,85 @@ def check_X(estimator, X, *, backend, accept_sparse=("csr", "csc")):
         accept_sparse=accept_sparse,
         dtype=[backend.xp.float64, backend.xp.float32],
     )
+    return backend.move_input(X)
+
+
+def _on_device_without_dispatch(X):
+    """CuPy input while scikit-learn's array-API dispatch is off.
+
+    scikit-learn's validation would then convert it to NumPy (and refuse),
+    so skoptim checks it on its device instead.
+    """
+    return type(X).__module__.split(".")[0] in ("cupy", "cupyx") and not get_config()[
+        "array_api_dispatch"]
+
+
+def _check_device_X(estimator, X, *, reset):  # pragma: no cover - GPU only
+    """scikit-learn's checks on a CuPy array, without leaving the device."""
+    from array_api_compat import array_namespace
+
+    if is_sparse(X):
+        X = X.tocsr()
+        values = X.data
+    else:
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2D array, got a {X.ndim}D array instead.")
+        values = X
+    xp = array_namespace(values)
+    if X.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
+                         "minimum of 1 is required.")
+    kind = values.dtype.kind
+    if kind == "c":
+        raise ValueError("Complex data not supported.")
+    if kind not in "f":
+        X = X.astype(xp.float64)
+        values = X.data if is_sparse(X) else X
+    if not bool(xp.all(xp.isfinite(values))):
+        raise ValueError("Input X contains NaN or infinity.")
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+    elif X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
     return X
+
+
+def _check_device_y(y, n_samples, *, y_numeric):  # pragma: no cover - GPU only
+    """Length, shape and finiteness of targets given with CuPy input."""
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None.")
+    if not hasattr(y, "shape"):
+        y = np.asarray(y)
+    if y.ndim not in (1, 2) or y.shape[0] != n_samples:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{n_samples}, {y.shape[0]}]")
+    if y_numeric:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(y)
+        if y.dtype.kind not in "f":
+            y = xp.astype(y, xp.float64)
+        if not bool(xp.all(xp.isfinite(y))):
+            raise ValueError("Input y contains NaN or infinity.")
+    return y
 
 
 def check_sample_weight(sample_weight, X, dtype, *, xp=None):
     """Validated, finite, non-negative sample weights (or None for all ones)."""
     if sample_weight is None:
         return None
+    if _on_device_without_dispatch(X):  # pragma: no cover - GPU only
+        from skoptim._backend import resolve_backend
+
+        sw = _check_sample_weight(to_numpy(sample_weight), np.empty((X.shape[0], 0)),
+                                  dtype=np.float64, ensure_non_negative=True)
+        if not np.all(np.isfinite(sw)) or not np.any(sw > 0):
+            raise ValueError("sample_weight must be finite with a positive entry.")
+        return resolve_backend(X).asarray(sw, dtype=dtype)
     if not isinstance(sample_weight, numbers.Number) and hasattr(X, "shape"):
         from skoptim._backend import resolve_backend
 

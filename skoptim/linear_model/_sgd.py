@@ -12,7 +12,7 @@ from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skoptim._backend import check_device, resolve_backend, to_numpy
+from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._losses import REGRESSION_LOSSES
@@ -534,7 +534,7 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         problem.curvature_max = scale * row_max + l2
         # Gradient-noise scale of the problem: trace over top curvature.
         problem.noise_scale = trace / top
-        problem.row_bytes = (X.nnz * 12 / max(X.shape[0], 1) if sp.issparse(X)
+        problem.row_bytes = (X.nnz * 12 / max(X.shape[0], 1) if is_sparse(X)
                              else X.shape[1] * (4 if backend.dtype == backend.xp.float32
                                                 else 8))
         return problem
@@ -631,7 +631,7 @@ class _LinearProblem(Problem):
         xp = self.backend.xp
         if self.dropout > 0:
             mask = noise.keep_mask(X.shape[1], 1.0 - self.dropout)
-            X = X.multiply(mask).tocsr() if sp.issparse(X) else X * mask
+            X = X.multiply(mask).tocsr() if is_sparse(X) else X * mask
         r = self._predict(params, X) - y
         value, d = self.loss.value_and_derivative(r, xp=xp)
         if self.pa is not None:
@@ -665,6 +665,8 @@ class _LinearProblem(Problem):
         xp = self.backend.xp
         if sp.issparse(X):
             sq = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1, 1)
+        elif is_sparse(X):  # pragma: no cover - GPU only
+            sq = xp.reshape(xp.asarray(X.multiply(X).sum(axis=1)), (-1, 1))
         else:
             sq = xp.sum(X * X, axis=1)
             sq = xp.reshape(sq, (-1, 1))
@@ -729,9 +731,11 @@ def _matvec(X, w, xp):
 
 
 def _matmul_T(X, d, xp):
-    """``X.T @ d`` for dense, SciPy sparse and array-API ``X``."""
+    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X``."""
     if sp.issparse(X) or isinstance(X, np.ndarray):
         return np.asarray(X.T @ d)
+    if is_sparse(X):  # pragma: no cover - GPU only
+        return X.T @ d
     return xp.permute_dims(X, (1, 0)) @ d
 
 
@@ -746,6 +750,10 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     curvature, and the trace (weighted mean squared row norm, on the
     subsample).
     """
+    if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
+        # CuPy sparse: estimate on the host (one copy of the values, once).
+        X, sw = X.get(), None if sw is None else to_numpy(sw)
+        backend = resolve_backend(X)
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
     chunk = 65536

@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d
 
-from skoptim._backend import check_device, resolve_backend, to_numpy
+from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._validation import check_X, check_X_y, check_same_namespace
@@ -539,7 +539,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         for W, b in zip(self.coefs_, self.intercepts_):
             params += [W, b]
         backend = resolve_backend(X, device="auto", dtype=self.coefs_[0].dtype)
-        if not sp.issparse(X) and X.dtype != self.coefs_[0].dtype:
+        if not is_sparse(X) and X.dtype != self.coefs_[0].dtype:
             X = backend.xp.astype(X, self.coefs_[0].dtype)
         problem = self._problem_for(backend)
         return problem.forward_proba(params, X)
@@ -844,4 +844,6 @@ def _matmul_T(a, d, xp):
     """``a.T @ d`` for dense, SciPy sparse and array-API ``a``."""
     if sp.issparse(a) or isinstance(a, np.ndarray):
         return np.asarray(a.T @ d)
+    if is_sparse(a):  # pragma: no cover - GPU only
+        return a.T @ d
     return xp.permute_dims(a, (1, 0)) @ d

@@ -1,0 +1,162 @@
+"""GPU behaviour (issue #4): CuPy and PyTorch CUDA inputs, device='cuda'.
+
+Skipped where no CUDA device with CuPy is available (CI has none); run on a
+GPU machine with ``python -m pytest tests/test_gpu.py``.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_digits, make_regression
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skoptim import MLPClassifierPlus, SGDRegressorPlus, move_to
+
+
+def _cuda_available():
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, or a CuPy without a driver
+        return False
+
+
+pytestmark = pytest.mark.gpu
+requires_gpu = pytest.mark.skipif(not _cuda_available(), reason="needs CuPy and a CUDA GPU")
+
+GPU_ESTIMATORS = [
+    SGDRegressorPlus(device="cuda"),
+    SGDRegressorPlus(device="cuda", solver="adam", learning_rate="constant"),
+    SGDRegressorPlus(device="cuda", dropout=0.2),
+    SGDRegressorPlus(device="cuda", early_stopping=True),
+    MLPClassifierPlus(device="cuda"),
+    MLPClassifierPlus(device="cuda", dropout=0.3),
+    MLPClassifierPlus(device="cuda", solver="lbfgs"),
+    MLPClassifierPlus(device="cuda", early_stopping=True, learning_rate_init=0.01),
+]
+
+
+@requires_gpu
+@parametrize_with_checks(GPU_ESTIMATORS)
+def test_estimator_checks_with_device_cuda(estimator, check):
+    """The whole estimator suite with training on the GPU (NumPy in and out)."""
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(2000, 20, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@requires_gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_fit_of_numpy_data_matches_cpu_fit(regression, dtype):
+    X, y = regression
+    X = X.astype(dtype)
+    cpu = SGDRegressorPlus(random_state=0, max_iter=20, tol=None).fit(X, y)
+    gpu = SGDRegressorPlus(random_state=0, max_iter=20, tol=None, device="cuda").fit(X, y)
+    assert isinstance(gpu.coef_, np.ndarray) and gpu.coef_.dtype == dtype
+    rtol = 1e-4 if dtype == np.float32 else 1e-9
+    assert_allclose(gpu.coef_, cpu.coef_, rtol=rtol, atol=rtol)
+
+
+@requires_gpu
+def test_cuda_mlp_matches_cpu_mlp(digits):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+    cpu = MLPClassifierPlus(**kw).fit(X, y)
+    gpu = MLPClassifierPlus(device="cuda", **kw).fit(X, y)
+    for a, b in zip(cpu.coefs_, gpu.coefs_):
+        assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-8, atol=1e-10)
+
+
+@requires_gpu
+@pytest.mark.parametrize("Estimator", [SGDRegressorPlus, MLPClassifierPlus])
+def test_cupy_input_trains_on_gpu_and_returns_cupy(Estimator, regression, digits):
+    import cupy
+
+    X, y = regression if Estimator is SGDRegressorPlus else digits
+    est = Estimator(random_state=0, max_iter=5).fit(cupy.asarray(X), cupy.asarray(y))
+    pred = est.predict(cupy.asarray(X))
+    assert isinstance(pred, cupy.ndarray)
+    attr = est.coef_ if Estimator is SGDRegressorPlus else est.coefs_[0]
+    assert isinstance(attr, cupy.ndarray)
+
+
+@requires_gpu
+def test_cupy_sparse_input_matches_dense(regression):
+    import cupy
+    import cupyx.scipy.sparse as cusp
+
+    X, y = regression
+    X[np.abs(X) < 0.5] = 0.0
+    dense = SGDRegressorPlus(random_state=0, max_iter=5, tol=None).fit(
+        cupy.asarray(X), cupy.asarray(y))
+    sparse = SGDRegressorPlus(random_state=0, max_iter=5, tol=None).fit(
+        cusp.csr_matrix(sp.csr_matrix(X)), cupy.asarray(y))
+    assert_allclose(cupy.asnumpy(sparse.coef_), cupy.asnumpy(dense.coef_), rtol=1e-9)
+
+
+@requires_gpu
+def test_device_cpu_moves_cupy_input_to_the_host(regression):
+    import cupy
+
+    X, y = regression
+    est = SGDRegressorPlus(device="cpu", random_state=0, max_iter=5).fit(
+        cupy.asarray(X), cupy.asarray(y))
+    assert isinstance(est.coef_, np.ndarray)
+
+
+@requires_gpu
+def test_torch_cuda_input_with_array_api_dispatch(regression):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    import sklearn
+
+    X, y = regression
+    Xt = torch.asarray(X, device="cuda")
+    yt = torch.asarray(y, device="cuda")
+    with sklearn.config_context(array_api_dispatch=True):
+        est = SGDRegressorPlus(random_state=0, max_iter=5).fit(Xt, yt)
+        pred = est.predict(Xt)
+    assert pred.device.type == "cuda"
+
+
+@requires_gpu
+def test_gpu_fit_is_reproducible_with_random_state(digits):
+    import cupy
+
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(32,), max_iter=3, dropout=0.2, random_state=0)
+    a = MLPClassifierPlus(**kw).fit(cupy.asarray(X), cupy.asarray(y))
+    b = MLPClassifierPlus(**kw).fit(cupy.asarray(X), cupy.asarray(y))
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        assert bool(cupy.all(wa == wb))
+
+
+@requires_gpu
+def test_move_to_numpy_then_pickle_loads_without_cupy_arrays(digits):
+    import cupy
+
+    X, y = digits
+    est = MLPClassifierPlus(hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(
+        cupy.asarray(X), cupy.asarray(y))
+    expected = cupy.asnumpy(est.predict_proba(cupy.asarray(X)))
+    blob = pickle.dumps(move_to(est, "numpy"))
+    assert b"cupy" not in blob
+    loaded = pickle.loads(blob)
+    assert_allclose(loaded.predict_proba(X), expected, rtol=1e-10)
