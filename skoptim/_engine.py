@@ -18,7 +18,6 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from skoptim._backend import RowNoise, is_sparse, row_keys, to_numpy
@@ -240,6 +239,68 @@ class _Stall:
         return self.count >= self.patience
 
 
+class _Stepper:
+    """One optimizer step on a batch's gradients: the penalty's gradient,
+    clipping, the learning rate, the update, decoupled weight decay and the L1
+    proximal step, all in place on ``params``."""
+
+    def __init__(self, problem, config, n, batch_rows, xp):
+        self.problem, self.config, self.xp = problem, config, xp
+        self.optimizer = optimizer = config.optimizer
+        self.penalized = list(problem.penalized)
+        self.weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
+        self.clip_norm = getattr(optimizer, "clip_norm", None)
+        self.per_update = problem.curvature is not None
+        self.linear_scaling = self.per_update and not optimizer.scale_invariant
+        self.caps = {}
+        self.last_rate = math.nan  # the schedule's rate, as printed by verbose
+        if self.linear_scaling:
+            # Stable step for a batch of b of the n rows (expected smoothness,
+            # Gower et al. 2019): between the full-data and one-sample bounds.
+            L = problem.curvature
+            L_max = problem.curvature_max or L
+            for b in batch_rows:
+                L_b = L if b >= n else (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+                self.caps[b] = 1.0 / (L_b * optimizer.step_gain())
+
+    def rate(self, clock, sched_state, *, rows, weight):
+        """The learning rate of this step (a Python float)."""
+        config = self.config
+        if self.per_update:
+            # Schedules of per-sample rates count weight updates, as
+            # scikit-learn's t_ does (one per sample there, one per batch here).
+            clock = replace(clock, n_samples_seen=float(clock.step))
+        lr = self.last_rate = config.schedule.rate(config.base_lr, clock, sched_state)
+        if self.linear_scaling:
+            # The batch's summed per-sample steps, or the stable step shaped by
+            # the schedule's decay, whichever is smaller.
+            decay = min(1.0, lr / config.base_lr)
+            lr = min(lr * weight, self.caps[rows] * decay)
+        return lr
+
+    def __call__(self, params, grads, opt_state, sched_state, clock, *, rows, weight):
+        xp, penalty, penalized = self.xp, self.config.penalty, self.penalized
+        pscale = 1.0 / weight if self.problem.penalty_per_sample else 1.0
+        penalty.add_grad(grads, params, penalized, pscale)
+        if self.clip_norm is not None:
+            grads = clip_by_global_norm(grads, self.clip_norm, xp=xp)
+        lr = self.rate(clock, sched_state, rows=rows, weight=weight)
+        steps, opt_state = self.optimizer.update(grads, opt_state, lr=lr, xp=xp)
+        if self.weight_decay:
+            decoupled_weight_decay([steps[i] for i in penalized],
+                                   [params[i] for i in penalized],
+                                   lr * self.weight_decay, xp=xp)
+        for p, step in zip(params, steps):
+            p -= step
+        if penalty.l1 > 0:
+            threshold = lr * penalty.l1 * pscale
+            metric = self.optimizer.prox_metric(opt_state, penalized, xp=xp)
+            if metric is not None:
+                threshold = [threshold * m for m in metric]
+            penalty.prox(params, penalized, threshold, xp=xp)
+        return opt_state
+
+
 def train(problem, data, *, validation, config, state, backend, callback_ctx=None,
           estimator=None, callback_y=None, copy_state=True):
     """Run epochs of mini-batch training; return a :class:`FitResult`.
@@ -293,20 +354,9 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     if keys_on_device:  # pragma: no cover - GPU only
         keys = xp.asarray(keys, device=backend.device)
     take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
-    optimizer, schedule, penalty = config.optimizer, config.schedule, config.penalty
+    schedule, penalty = config.schedule, config.penalty
     penalized = list(problem.penalized)
-    weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
-    clip_norm = getattr(optimizer, "clip_norm", None)
-    per_update = problem.curvature is not None
-    linear_scaling = per_update and not optimizer.scale_invariant
-    lr_caps = {}
-    if linear_scaling:
-        # Stable step for a batch of b of the n rows (expected smoothness,
-        # Gower et al. 2019): between the full-data and the one-sample bounds.
-        L, L_max = problem.curvature, getattr(problem, "curvature_max", problem.curvature)
-        for b in {min(s + B, n) - s for s in starts}:
-            L_b = L if b >= n else (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
-            lr_caps[b] = 1.0 / (L_b * optimizer.step_gain())
+    stepper = _Stepper(problem, config, n, {min(s + B, n) - s for s in starts}, xp)
     batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
 
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
@@ -347,37 +397,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 if reference_loss is None:
                     # The loss at the starting weights (one sync per call).
                     reference_loss = max(float(batch_loss) / bw, 1.0)
-                pscale = 1.0 / bw if problem.penalty_per_sample else 1.0
-                penalty.add_grad(grads, params, penalized, pscale)
-                if clip_norm is not None:
-                    grads = clip_by_global_norm(grads, clip_norm, xp=xp)
-                if per_update:
-                    # Schedules of per-sample rates count weight updates, as
-                    # scikit-learn's t_ does (one per sample there, one per
-                    # batch here).
-                    lr = schedule.rate(config.base_lr, replace(
-                        clock, n_samples_seen=float(clock.step)), sched_state)
-                else:
-                    lr = schedule.rate(config.base_lr, clock, sched_state)
-                if linear_scaling:
-                    # The batch's summed per-sample steps, or the stable step
-                    # shaped by the schedule's decay, whichever is smaller.
-                    decay = min(1.0, lr / config.base_lr)
-                    lr = min(lr * bw, lr_caps[min(s + B, n) - s] * decay)
-                steps, opt_state = optimizer.update(grads, opt_state, lr=lr, xp=xp)
-                if weight_decay:
-                    decoupled_weight_decay(
-                        [steps[i] for i in penalized], [params[i] for i in penalized],
-                        lr * weight_decay, xp=xp,
-                    )
-                for p, step in zip(params, steps):
-                    p -= step
-                if penalty.l1 > 0:
-                    threshold = lr * penalty.l1 * pscale
-                    metric = optimizer.prox_metric(opt_state, penalized, xp=xp)
-                    if metric is not None:
-                        threshold = [threshold * m for m in metric]
-                    penalty.prox(params, penalized, threshold, xp=xp)
+                opt_state = stepper(params, grads, opt_state, sched_state, clock,
+                                    rows=min(s + B, n) - s, weight=bw)
                 clock.step += 1
                 clock.n_samples_seen += bw
                 if config.average_start and clock.n_samples_seen >= config.average_start:
@@ -415,8 +436,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             result.best_loss = min(result.best_loss, loss)
             sched_state = schedule.update(sched_state, stall_metric)
             if config.verbose:
-                _print_epoch(clock.epoch, loss, score, schedule.rate(
-                    config.base_lr, clock, sched_state), time.perf_counter() - t_start)
+                _print_epoch(clock.epoch, loss, score, stepper.last_rate,
+                             time.perf_counter() - t_start)
             stop = False
             if epoch_ctx is not None:
                 stop = epoch_ctx.call_on_fit_task_end(
