@@ -238,6 +238,44 @@ class _Stall:
     def stalled(self):
         return self.count >= self.patience
 
+    def step(self, metric, schedule, sched_state, config, epoch):
+        """Observe an epoch; on a stall let the schedule react (``'adaptive'``
+        lowers the rate) or report convergence. ``(sched_state, converged)``."""
+        self.observe(metric)
+        if not self.stalled:
+            return sched_state, False
+        sched_state, handled = schedule.on_stall(sched_state, base_lr=config.base_lr)
+        if handled:
+            self.count = 0
+            return sched_state, False
+        if config.verbose:
+            print(f"Convergence after {epoch} epochs: no improvement of more than "
+                  f"tol={config.tol} for {config.n_iter_no_change} epochs.")
+        return sched_state, True
+
+
+def _epoch_loss(problem, penalty, loss_sum, batch_weights, params, *, xp):
+    """The epoch's objective: mean weighted loss plus the penalty (one sync)."""
+    n_weight = float(sum(batch_weights))
+    loss = float(loss_sum) / n_weight
+    if penalty.active:
+        # scikit-learn's MLP divides the penalty by the batch size.
+        scale = len(batch_weights) / n_weight if problem.penalty_per_sample else 1.0
+        loss += scale * float(penalty.value(params, list(problem.penalized), xp=xp))
+    return loss
+
+
+def _check_divergence(loss, reference_loss, epoch, config):
+    """Raise when the loss is not finite or exploded past its starting value."""
+    if math.isfinite(loss) and loss <= _DIVERGENCE_GROWTH * reference_loss:
+        return
+    what = f"loss is {loss}" if not math.isfinite(loss) else (
+        f"loss grew to {loss:.3g} from {reference_loss:.3g}")
+    raise DivergenceError(
+        f"Training diverged at epoch {epoch} ({what}). "
+        f"Try a smaller {config.lr_name} (now {config.base_lr})."
+    )
+
 
 class _Stepper:
     """One optimizer step on a batch's gradients: the penalty's gradient,
@@ -355,7 +393,6 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
         keys = xp.asarray(keys, device=backend.device)
     take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
     schedule, penalty = config.schedule, config.penalty
-    penalized = list(problem.penalized)
     stepper = _Stepper(problem, config, n, {min(s + B, n) - s for s in starts}, xp)
     batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
 
@@ -406,21 +443,11 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                         average, average_count, params, xp
                     )
             # One host synchronisation per epoch: the loss and the checks.
-            n_weight = float(sum(batch_weights))
             exposed = average if average is not None else params
-            pscale = (len(starts) / n_weight) if problem.penalty_per_sample else 1.0
-            loss = float(loss_sum) / n_weight
-            if penalty.active:
-                loss += pscale * float(penalty.value(exposed, penalized, xp=xp))
+            loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed, xp=xp)
             clock.epoch += 1
             result.n_iter += 1
-            if not math.isfinite(loss) or loss > _DIVERGENCE_GROWTH * reference_loss:
-                what = f"loss is {loss}" if not math.isfinite(loss) else (
-                    f"loss grew to {loss:.3g} from {reference_loss:.3g}")
-                raise DivergenceError(
-                    f"Training diverged at epoch {clock.epoch} ({what}). "
-                    f"Try a smaller {config.lr_name} (now {config.base_lr})."
-                )
+            _check_divergence(loss, reference_loss, clock.epoch, config)
             result.loss_curve.append(loss)
             stall_metric = loss
             score = None
@@ -447,21 +474,9 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                     ) | {"n_iter_": result.n_iter},
                 )
             if config.check_convergence:
-                stall.observe(stall_metric)
-                if stall.stalled:
-                    sched_state, handled = schedule.on_stall(sched_state, base_lr=config.base_lr)
-                    if handled:
-                        stall.count = 0
-                    else:
-                        result.converged = True
-                        if config.verbose:
-                            print(
-                                f"Convergence after {clock.epoch} epochs: no improvement "
-                                f"of more than tol={config.tol} for "
-                                f"{config.n_iter_no_change} epochs."
-                            )
-                        break
-            if stop:
+                sched_state, result.converged = stall.step(
+                    stall_metric, schedule, sched_state, config, clock.epoch)
+            if stop or result.converged:
                 break
 
     if (
