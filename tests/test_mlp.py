@@ -130,6 +130,21 @@ def _objective(problem, params, X, Y, sw, alpha):
     return (float(loss_sum) + 0.5 * alpha * l2) / weight
 
 
+def _central_differences(f, params, h=1e-6):
+    """Central finite differences of the scalar ``f`` at each parameter entry."""
+    out = []
+    for k, p in enumerate(params):
+        numeric = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            plus = [q.copy() for q in params]
+            minus = [q.copy() for q in params]
+            plus[k][idx] += h
+            minus[k][idx] -= h
+            numeric[idx] = (f(plus) - f(minus)) / (2 * h)
+        out.append(numeric)
+    return out
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
 @pytest.mark.parametrize("penalty, alpha", [("l2", 0.5), (None, 0.0)], ids=["l2", "none"])
 @pytest.mark.parametrize("output", ["binary", "multiclass", "multilabel"])
@@ -148,17 +163,10 @@ def test_gradient_matches_central_finite_differences(activation, output, penalty
     weight = N_GRAD if sw is None else sw.sum()
     Penalty.from_params(penalty, alpha, 0.15).add_grad(
         grads, params, problem.penalized, 1.0 / weight)
-    h = 1e-6
-    for k, p in enumerate(params):
-        numeric = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            plus = [q.copy() for q in params]
-            minus = [q.copy() for q in params]
-            plus[k][idx] += h
-            minus[k][idx] -= h
-            numeric[idx] = (_objective(problem, plus, X, Y, sw, alpha)
-                            - _objective(problem, minus, X, Y, sw, alpha)) / (2 * h)
-        assert_allclose(grads[k], numeric, rtol=1e-5, atol=1e-8, err_msg=f"param {k}")
+    numeric = _central_differences(
+        lambda ps: _objective(problem, ps, X, Y, sw, alpha), params)
+    for k, (analytic, expected) in enumerate(zip(grads, numeric)):
+        assert_allclose(analytic, expected, rtol=1e-5, atol=1e-8, err_msg=f"param {k}")
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
@@ -205,16 +213,9 @@ def test_dropout_gradient_matches_finite_differences_of_masked_network(output):
     clean = float(problem.loss_grad([p.copy() for p in params], X, Y, None)[0]) / N_GRAD
     assert loss(params) != pytest.approx(clean)
     _, grads = loss_grad(params)
-    h = 1e-6
-    for k, p in enumerate(params):
-        numeric = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            plus = [q.copy() for q in params]
-            minus = [q.copy() for q in params]
-            plus[k][idx] += h
-            minus[k][idx] -= h
-            numeric[idx] = (loss(plus) - loss(minus)) / (2 * h)
-        assert_allclose(grads[k], numeric, rtol=1e-5, atol=1e-8, err_msg=f"param {k}")
+    numeric = _central_differences(loss, params)
+    for k, (analytic, expected) in enumerate(zip(grads, numeric)):
+        assert_allclose(analytic, expected, rtol=1e-5, atol=1e-8, err_msg=f"param {k}")
 
 
 @pytest.mark.parametrize("alpha", [1e-4, 0.5])
