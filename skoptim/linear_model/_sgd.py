@@ -286,7 +286,7 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         # tr(H) / L, McCandlish et al. 2018), within [256, 65536] rows and
         # about 4 MiB of gathered data.
         noise = math.ceil(64 * getattr(problem, "noise_scale", 0.0))
-        by_memory = (4 << 20) // max(1, int(problem.row_bytes))
+        by_memory = (2 << 20) // max(1, int(problem.row_bytes))
         return max(_AUTO_BATCH, min(65536, by_memory,
                                     max(n_samples // 256, noise)))
 
@@ -756,7 +756,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         backend = resolve_backend(X)
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
-    chunk = 65536
+    chunk = 16384  # rows per pass: a few MiB of temporaries at most
     if sp.issparse(X):
         # Row norms from the stored values, a chunk of rows at a time: no
         # copy of the matrix.
