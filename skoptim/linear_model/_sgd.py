@@ -743,9 +743,9 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
     Returns ``(L, L_max, trace)``: the largest eigenvalue of the weighted
-    second moment (power iteration from a deterministic start on an evenly
-    strided subsample of about 4 MiB, at most 10,000 rows, a view for dense
-    NumPy input),
+    second moment (power iteration from a deterministic start on a
+    subsample of about 4 MiB, at most 10,000 rows: 16 contiguous blocks,
+    views, for dense NumPy input, else evenly strided rows),
     the largest squared row norm (all rows), which bounds a single sample's
     curvature, and the trace (weighted mean squared row norm, on the
     subsample).
@@ -774,28 +774,35 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         row_max = float(xp.max(xp.sum(X * X, axis=1)))
     row_max += icpt
     row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
-    stride = max(1, n // int(min(10_000, max(256, (4 << 20) // max(row_bytes, 1)))))
-    if stride > 1:
-        X = X[::stride] if sp.issparse(X) or backend.is_numpy else backend.xp.take(
-            X, backend.xp.arange(0, n, stride, device=backend.device), axis=0)
-        sw = None if sw is None else sw[::stride] if backend.is_numpy else \
-            backend.xp.take(sw, backend.xp.arange(0, n, stride, device=backend.device))
-    if not (sp.issparse(X) or backend.is_numpy):
-        X = to_numpy(X)
-        sw = None if sw is None else to_numpy(sw)
-    X = X.astype(np.float64, copy=False)
-    w = np.ones(X.shape[0]) if sw is None else np.asarray(sw, dtype=np.float64)
-    w = w / w.sum()
-    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel() if sp.issparse(X) else np.einsum(
-        "ij,ij->i", X, X)
-    trace = float(w @ sq) + icpt
+    m = int(min(n, 10_000, max(256, (4 << 20) // max(row_bytes, 1))))
+    # 16 contiguous blocks spread over the data, the same rows for every
+    # storage: views for dense NumPy, which BLAS reads without the copy that a
+    # strided subsample would need.
+    size = n if n <= m else max(1, m // 16)  # small data: all of it
+    starts = np.unique(np.linspace(0, n - size, num=min(16, max(1, n // size)), dtype=int))
+    blocks = []
+    for o in starts:
+        Xb = X[o:o + size] if sp.issparse(X) or backend.is_numpy else to_numpy(
+            X[int(o):int(o) + size, ...])
+        wb = None if sw is None else to_numpy(sw[int(o):int(o) + size])
+        blocks.append((Xb, wb))
+    blocks = [(Xb.astype(np.float64, copy=False),
+               np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64))
+              for Xb, wb in blocks]
+    total = sum(float(wb.sum()) for _, wb in blocks)
+    blocks = [(Xb, wb / total) for Xb, wb in blocks]
+    trace = icpt + sum(
+        float(wb @ (np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb)
+                    else np.einsum("ij,ij->i", Xb, Xb))) for Xb, wb in blocks)
     v = np.ones(d) / math.sqrt(d + 1)
     c = icpt / math.sqrt(d + 1)
     lam = 0.0
     for _ in range(n_iter):
-        u = w * (np.asarray(X @ v).ravel() + c)
-        v_new = np.asarray(X.T @ u).ravel()
-        c_new = u.sum() if fit_intercept else 0.0
+        v_new, c_new = np.zeros(d), 0.0
+        for Xb, wb in blocks:
+            u = wb * (np.asarray(Xb @ v).ravel() + c)
+            v_new += np.asarray(Xb.T @ u).ravel()
+            c_new += u.sum() if fit_intercept else 0.0
         lam = math.sqrt(float(v_new @ v_new) + c_new * c_new)
         if lam == 0.0:
             return 1.0, max(row_max, 1.0), max(trace, 1.0)
