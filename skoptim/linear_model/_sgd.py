@@ -145,9 +145,11 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         Mini-batch size. ``'auto'`` is the largest of 256, ``n_samples //
         256`` (about 256 steps per epoch) and 64 times the gradient-noise
         scale ``tr(H) / L`` of the data (see Notes), at most 65536 and at most
-        ``n_samples``. With ``average``, which removes gradient noise by
+        ``n_samples``, and at most about 1 MiB of gathered rows (but at
+        least 256 rows). With ``average``, which removes gradient noise by
         itself and needs many iterates, it is ``n_samples // 256`` within
-        [16, 4096]. See Notes.
+        [16, 4096]; for the adaptive solvers (``'adam'``, ...), whose steps do
+        not grow with the batch, it is 256. See Notes.
 
     dropout : float, default=0.0
         Probability of zeroing each input feature of each sample during
@@ -284,9 +286,10 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         # About 256 steps per epoch, and a batch large enough to average out
         # the gradient noise at the capped step (64 times the noise scale
         # tr(H) / L, McCandlish et al. 2018), within [256, 65536] rows and
-        # about 4 MiB of gathered data.
+        # about 1 MiB of gathered data (the peak memory of a fit stays near
+        # scikit-learn's: P4).
         noise = math.ceil(64 * getattr(problem, "noise_scale", 0.0))
-        by_memory = (2 << 20) // max(1, int(problem.row_bytes))
+        by_memory = (1 << 20) // max(1, int(problem.row_bytes))
         return max(_AUTO_BATCH, min(65536, by_memory,
                                     max(n_samples // 256, noise)))
 
