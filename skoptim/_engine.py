@@ -412,14 +412,16 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                                                  metadata=metadata)
             perm = rng.permutation(n) if config.shuffle else None
             dev_perm = perm
-            if perm is not None and not backend.is_numpy:
+            if isinstance(perm, np.ndarray) and not backend.is_numpy:
                 dev_perm = xp.asarray(perm, device=backend.device)
             noise = None
             if sw_host is None:
                 batch_weights = batch_weights_fixed
-            else:
-                w_sorted = sw_host[to_numpy(perm)] if perm is not None else sw_host
+            elif perm is None or isinstance(perm, np.ndarray):
+                w_sorted = sw_host[perm] if perm is not None else sw_host
                 batch_weights = np.add.reduceat(w_sorted, starts).tolist()
+            else:  # pragma: no cover - GPU only: a permutation drawn on the device
+                batch_weights = _device_batch_weights(sw, perm, starts, n, xp)
             loss_sum = 0.0
             for s, bw in zip(starts, batch_weights):
                 idx = dev_perm[s:s + B] if perm is not None else slice(s, s + B)
@@ -508,6 +510,14 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     if validation is None:
         result.best_validation_score = None
     return result
+
+
+def _device_batch_weights(sw, perm, starts, n, xp):  # pragma: no cover - GPU only
+    """Per-batch weight sums for a device permutation: one transfer per epoch."""
+    cumulative = xp.cumulative_sum(xp.take(sw, perm))
+    ends = xp.asarray([min(s, n) - 1 for s in starts[1:]] + [n - 1], device=perm.device)
+    totals = to_numpy(xp.take(cumulative, ends)).astype(np.float64)
+    return np.diff(np.concatenate(([0.0], totals))).tolist()
 
 
 def _update_average(average, count, params, xp):

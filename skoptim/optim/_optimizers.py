@@ -17,12 +17,13 @@ import difflib
 import functools
 import inspect
 import math
-
-import numpy as np
 from numbers import Real
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
+
+from skoptim._backend import fused_adam_step
 
 from ._base import Optimizer
 
@@ -539,6 +540,12 @@ class Adam(Optimizer):
         v_max = state.get("v_max")
         steps = []
         for i, (g, m, v) in enumerate(zip(grads, state["m"], state["v"], strict=True)):
+            if v_max is None:
+                fused = fused_adam_step(g, m, v, beta_1=b1, beta_2=b2, lr_t=lr_t,
+                                        epsilon=self.epsilon)
+                if fused is not None:  # pragma: no cover - GPU only
+                    steps.append(fused)
+                    continue
             m *= b1
             m += (1.0 - b1) * g
             # The gradient buffer is ours to overwrite: it becomes g**2, then
