@@ -144,7 +144,9 @@ def fused_adam_step(g, m, v, *, beta_1, beta_2, lr_t, epsilon):
             "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
             "step = lr_t * m / (sqrt(v) + eps);",
             "skoptim_adam_step")
-    step = g  # pragma: no cover - GPU only: the gradient buffer is ours to reuse
+    import cupy  # pragma: no cover - GPU only
+
+    step = cupy.empty_like(g)  # pragma: no cover - a separate output buffer
     kernel(g, beta_1, beta_2, lr_t, epsilon, m, v, step)  # pragma: no cover
     return step  # pragma: no cover
 
