@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/bench_mlp.py            # full P1 workload, both dtypes
     python benchmarks/bench_mlp.py --quick    # small smoke run
+    python benchmarks/bench_mlp.py --gpu      # P3: on the GPU (CuPy, PyTorch CUDA)
 """
 
 import argparse
@@ -66,18 +67,28 @@ def make_mnist_like(n_train, n_test, seed=0):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
-def fit_skoptim(X, y, X_test, y_test, epochs, batch_size):
+def fit_skoptim(X, y, X_test, y_test, epochs, batch_size, gpu=False):
+    """skoptim; with ``gpu`` the data are CuPy arrays already on the device."""
     from skoptim import MLPClassifierPlus
 
     clf = MLPClassifierPlus(hidden_layer_sizes=(128,), solver="adam", alpha=1e-4,
                             batch_size=batch_size, learning_rate_init=1e-3,
                             max_iter=epochs, n_iter_no_change=epochs + 1,
                             random_state=0)
+    if gpu:
+        import cupy
+
+        X, y, X_test = cupy.asarray(X), cupy.asarray(y), cupy.asarray(X_test)
+        cupy.cuda.Device().synchronize()
     t = time.perf_counter()
     clf.fit(X, y)
+    if gpu:
+        cupy.cuda.Device().synchronize()
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "epochs": clf.n_iter_, "accuracy": clf.score(X_test, y_test),
-            "dtype": str(clf.coefs_[0].dtype)}
+    pred = clf.predict(X_test)
+    pred = cupy.asnumpy(pred) if gpu else pred
+    return {"seconds": seconds, "epochs": clf.n_iter_,
+            "accuracy": float(np.mean(pred == y_test)), "dtype": str(clf.coefs_[0].dtype)}
 
 
 def fit_sklearn(X, y, X_test, y_test, epochs, batch_size):
@@ -96,7 +107,7 @@ def fit_sklearn(X, y, X_test, y_test, epochs, batch_size):
             "dtype": str(clf.coefs_[0].dtype)}
 
 
-def fit_torch(X, y, X_test, y_test, epochs, batch_size):
+def fit_torch(X, y, X_test, y_test, epochs, batch_size, gpu=False):
     """A plain PyTorch CPU loop: shuffle, forward, cross-entropy, backward, Adam.
 
     The L2 term matches scikit-learn's ``alpha / batch_size * W`` gradient via
@@ -105,29 +116,34 @@ def fit_torch(X, y, X_test, y_test, epochs, batch_size):
     import torch
 
     torch.manual_seed(0)
+    device = "cuda" if gpu else "cpu"
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
-    Xt = torch.from_numpy(X)
-    yt = torch.from_numpy(y.astype(np.int64))
+    Xt = torch.from_numpy(X).to(device)
+    yt = torch.from_numpy(y.astype(np.int64)).to(device)
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10)).to(dtype)
+                                torch.nn.Linear(128, 10)).to(dtype).to(device)
     weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
     biases = [m.bias for m in model if isinstance(m, torch.nn.Linear)]
     opt = torch.optim.Adam([{"params": weights, "weight_decay": 1e-4 / batch_size},
                             {"params": biases, "weight_decay": 0.0}], lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator(device=device).manual_seed(0)
+    if gpu:
+        torch.cuda.synchronize()
     t = time.perf_counter()
     for _ in range(epochs):
-        perm = torch.randperm(Xt.shape[0], generator=gen)
+        perm = torch.randperm(Xt.shape[0], generator=gen, device=device)
         for start in range(0, Xt.shape[0], batch_size):
             idx = perm[start:start + batch_size]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(Xt[idx]), yt[idx])
             loss.backward()
             opt.step()
+    if gpu:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - t
     with torch.no_grad():
-        pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
+        pred = model(torch.from_numpy(X_test).to(device)).argmax(1).cpu().numpy()
     return {"seconds": seconds, "epochs": epochs,
             "accuracy": float(np.mean(pred == y_test)), "dtype": str(dtype)}
 
@@ -149,11 +165,16 @@ def main(argv=None):
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--quick", action="store_true", help="6,000 x 784, 2 epochs")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--gpu", action="store_true",
+                   help="SPEC P3: skoptim on CuPy data and a PyTorch CUDA loop on the GPU "
+                        "(float32), against scikit-learn on the CPU; timed in process")
     p.add_argument("--output", default=None,
                    help="results file name under benchmarks/results/")
     args = p.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs = 6_000, 2_000, 2
+    if args.gpu:
+        return main_gpu(args)
 
     log = Report()
     log("# P1/P4: MLPClassifierPlus vs MLPClassifier and PyTorch (CPU)")
@@ -228,6 +249,45 @@ def main(argv=None):
         log(line)
     name = args.output or ("bench_mlp_cpu_quick.txt" if args.quick else "bench_mlp_cpu.txt")
     path = write_results(name, log.text())
+    print(f"\nwritten to {path}")
+
+
+def main_gpu(args):
+    """SPEC P3: data on the device, float32; no fork (CUDA contexts do not
+    survive one), so memory is not measured here."""
+    log = Report()
+    log("# P3: MLPClassifierPlus on the GPU vs a PyTorch CUDA loop and sklearn (CPU)")
+    log("")
+    for line in machine_description(extra_modules=("torch", "cupy")):
+        log(f"- {line}")
+    try:
+        import cupy
+
+        log(f"- GPU: {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+    except Exception as exc:  # no CuPy or no device: nothing to measure
+        log(f"no usable GPU ({exc!r}): nothing measured")
+        return
+    X, y, X_test, y_test = make_mnist_like(args.n_train, args.n_test)
+    X, X_test = X.astype(np.float32), X_test.astype(np.float32)
+    fit_skoptim(X[:2000], y[:2000], X_test, y_test, 1, args.batch_size, gpu=True)  # warm-up
+    results = {"skoptim MLPClassifierPlus (GPU)": fit_skoptim(
+        X, y, X_test, y_test, args.epochs, args.batch_size, gpu=True)}
+    if torch_available():
+        import torch
+
+        if torch.cuda.is_available():
+            fit_torch(X[:2000], y[:2000], X_test, y_test, 1, args.batch_size, gpu=True)
+            results["PyTorch loop (CUDA)"] = fit_torch(
+                X, y, X_test, y_test, args.epochs, args.batch_size, gpu=True)
+    results["sklearn MLPClassifier (CPU)"] = fit_sklearn(
+        X, y, X_test, y_test, args.epochs, args.batch_size)
+    ours = results["skoptim MLPClassifierPlus (GPU)"]
+    ours_e = ours["seconds"] / ours["epochs"]
+    rows = [[name, f"{r['seconds'] / r['epochs']:.4f}", f"{r['accuracy']:.4f}",
+             f"{(r['seconds'] / r['epochs']) / ours_e:.2f}x"] for name, r in results.items()]
+    log(format_table(["contender", "s/epoch", "test accuracy", "its time / skoptim's"],
+                     rows))
+    path = write_results(args.output or "bench_mlp_gpu.txt", log.text())
     print(f"\nwritten to {path}")
 
 
