@@ -10,7 +10,6 @@ array-API functions on ``backend.xp``.
 
 import importlib
 import re
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +46,7 @@ class Backend:
         """Move ``a`` into this backend (no copy when already there)."""
         if sp.issparse(a):
             return a
-        if not self.is_numpy and _namespace_of(a) is not self.xp:
+        if not self.is_numpy and namespace_of(a) is not self.xp:
             a = to_numpy(a)
         return self.xp.asarray(a, dtype=dtype or self.dtype, device=self.device)
 
@@ -72,7 +71,7 @@ class Backend:
             return a
         if self.is_numpy:
             return to_numpy(a)
-        if _namespace_of(a) is not self.xp:
+        if namespace_of(a) is not self.xp:
             a = to_numpy(a)
         return self.xp.asarray(a, device=self.device)
 
@@ -81,7 +80,7 @@ class Backend:
         return DeviceRNG(self, seed_or_state)
 
 
-def _namespace_of(a):
+def namespace_of(a):
     if isinstance(a, (np.ndarray, np.generic)):
         return np
     from array_api_compat import array_namespace
@@ -233,9 +232,19 @@ def to_numpy(a):
         return _move(a, xp=np, device="cpu")
 
 
-def gpu_modules_loaded():
-    """Names of optional GPU/tensor libraries already imported in this process."""
-    return sorted(name for name in ("cupy", "torch") if name in sys.modules)
+def matmul(X, W):
+    """``X @ W`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
+    return np.asarray(X @ W) if sp.issparse(X) else X @ W
+
+
+def transpose(a, xp):
+    """The transpose of a 2-D array (a view for NumPy)."""
+    return a.T if isinstance(a, np.ndarray) or is_sparse(a) else xp.permute_dims(a, (1, 0))
+
+
+def matmul_T(X, d, xp):
+    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
+    return matmul(transpose(X, xp), d)
 
 
 class DeviceRNG:
@@ -276,11 +285,6 @@ class DeviceRNG:
     def seed(self):
         """A fresh 63-bit integer seed drawn from the stream."""
         return int(self._np.integers(2**63 - 1))
-
-    def normal(self, shape):
-        """Standard normal draws of the backend's dtype (host-drawn)."""
-        out = self._np.standard_normal(shape)
-        return self.backend.asarray(out)
 
     def uniform(self, low, high, shape):
         """Uniform draws on [low, high) of the backend's dtype (host-drawn)."""

@@ -8,17 +8,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.utils._array_api import get_namespace_and_device
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skoptim._backend import is_numpy_namespace, is_sparse, namespace_name, to_numpy
-
-# Constraints shared by every skoptim estimator (the new parameters).
-COMMON_CONSTRAINTS = {
-    "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
-    "device": [StrOptions({"auto", "cpu", "cuda"}), str],
-}
-
 
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):

@@ -12,7 +12,15 @@ from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
+from skoptim._backend import (
+    check_device,
+    is_sparse,
+    matmul,
+    matmul_T,
+    resolve_backend,
+    to_numpy,
+    transpose,
+)
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._losses import REGRESSION_LOSSES
@@ -472,9 +480,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         if X.dtype != coef.dtype and not sp.issparse(X):
             X = xp.astype(X, coef.dtype)
         if coef.ndim == 1:
-            return _matvec(X, coef, xp) + self.intercept_[0]
-        return _matmul(X, xp.permute_dims(coef, (1, 0)) if not backend.is_numpy else coef.T,
-                       xp) + self.intercept_
+            return matmul(X, coef) + self.intercept_[0]
+        return matmul(X, transpose(coef, xp)) + self.intercept_
 
     def densify(self):
         """Convert a sparse ``coef_`` back to a dense array; returns self."""
@@ -625,7 +632,7 @@ class _LinearProblem(Problem):
         self.uses_noise = dropout > 0
 
     def _predict(self, params, X):
-        out = _matmul(X, params[0], self.backend.xp)
+        out = matmul(X, params[0])
         if self.fit_intercept:
             out = out + params[1]
         return out
@@ -657,7 +664,7 @@ class _LinearProblem(Problem):
                 pa_step = pa_step * sw
             total = xp.sum(pa_step, axis=0)
             weight = self.pa_C * xp.maximum(self.pa_curvature * total, xp.ones_like(total))
-        gW = _matmul_T(X, d, xp) / weight
+        gW = matmul_T(X, d, xp) / weight
         grads = [gW]
         if self.fit_intercept:
             grads.append(xp.sum(d, axis=0) / weight)
@@ -719,27 +726,6 @@ def r2(y, pred, sample_weight, *, xp):
     scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                       np.where(ss_res > 0, 0.0, 1.0))
     return float(np.mean(scores))
-
-
-def _matmul(X, W, xp):
-    if sp.issparse(X):
-        return np.asarray(X @ W)
-    return X @ W
-
-
-def _matvec(X, w, xp):
-    if sp.issparse(X):
-        return np.asarray(X @ w).ravel()
-    return X @ w
-
-
-def _matmul_T(X, d, xp):
-    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X``."""
-    if sp.issparse(X) or isinstance(X, np.ndarray):
-        return np.asarray(X.T @ d)
-    if is_sparse(X):  # pragma: no cover - GPU only
-        return X.T @ d
-    return xp.permute_dims(X, (1, 0)) @ d
 
 
 def _curvatures(X, sw, fit_intercept, backend, n_iter=30):

@@ -21,7 +21,16 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d
 
-from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
+from skoptim._backend import (
+    check_device,
+    is_sparse,
+    matmul,
+    matmul_T,
+    namespace_of,
+    resolve_backend,
+    to_numpy,
+    transpose,
+)
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._validation import check_X, check_X_y, check_same_namespace
@@ -468,7 +477,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             The predicted classes.
         """
         proba = self._forward_proba(X, "predict")
-        xp = self._xp(proba)
+        xp = namespace_of(proba)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return to_numpy(proba > 0.5).astype(int) if xp is np else xp.astype(
                 proba > 0.5, xp.int64)
@@ -501,7 +510,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _proba(self, X, method):
         proba = self._forward_proba(X, method)
         if proba.shape[1] == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
-            xp = self._xp(proba)
+            xp = namespace_of(proba)
             return xp.concat([1.0 - proba, proba], axis=1)
         return proba
 
@@ -519,17 +528,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             The predicted log-probability of each class.
         """
         proba = self._proba(X, "predict_log_proba")
-        return self._xp(proba).log(proba)
+        return namespace_of(proba).log(proba)
 
     # -- helpers ----------------------------------------------------------
-    @staticmethod
-    def _xp(a):
-        if isinstance(a, np.ndarray):
-            return np
-        from array_api_compat import array_namespace
-
-        return array_namespace(a)
-
     def _forward_proba(self, X, method):
         check_is_fitted(self)
         check_same_namespace(X, self.intercepts_[-1], self, method)
@@ -741,7 +742,7 @@ class _MLPProblem(Problem):
         a = X
         for layer in range(self.n_layers):
             W, b = params[2 * layer], params[2 * layer + 1]
-            z = np.asarray(a @ W) if sp.issparse(a) else a @ W
+            z = matmul(a, W)
             z += b
             if layer == self.n_layers - 1:
                 return acts, pre, masks, z
@@ -799,11 +800,11 @@ class _MLPProblem(Problem):
         grads = [None] * (2 * self.n_layers)
         for layer in range(self.n_layers - 1, -1, -1):
             a_in = acts[layer]
-            grads[2 * layer] = _matmul_T(a_in, delta, xp)
+            grads[2 * layer] = matmul_T(a_in, delta, xp)
             grads[2 * layer + 1] = xp.sum(delta, axis=0)
             if layer == 0:
                 break
-            delta = delta @ _T(params[2 * layer], xp)
+            delta = delta @ transpose(params[2 * layer], xp)
             if masks[layer - 1] is not None:
                 delta = delta * masks[layer - 1]
             delta = self._hidden_derivative(delta, pre[layer - 1])
@@ -834,16 +835,3 @@ def _one_hot(lb, y):
     Y = np.zeros((y.shape[0], len(classes)), dtype=bool)
     Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = True
     return Y
-
-
-def _T(a, xp):
-    return a.T if isinstance(a, np.ndarray) else xp.permute_dims(a, (1, 0))
-
-
-def _matmul_T(a, d, xp):
-    """``a.T @ d`` for dense, SciPy sparse and array-API ``a``."""
-    if sp.issparse(a) or isinstance(a, np.ndarray):
-        return np.asarray(a.T @ d)
-    if is_sparse(a):  # pragma: no cover - GPU only
-        return a.T @ d
-    return xp.permute_dims(a, (1, 0)) @ d
