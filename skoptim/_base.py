@@ -130,7 +130,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             lr_name=self._lr_param,
             penalty=Penalty.from_params(self.penalty, self.alpha, self.l1_ratio),
             max_iter=max_iter,
-            batch_size=self._batch_size(X.shape[0], problem),
+            batch_size=self._batch_size(X.shape[0], problem, optimizer),
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -177,9 +177,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         return rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(
             np.iinfo(np.int32).max)
 
-    def _batch_size(self, n_samples, problem):
+    def _batch_size(self, n_samples, problem, optimizer):
         if self.batch_size == "auto":
-            return min(self._auto_batch_size(n_samples, problem), n_samples)
+            return min(self._auto_batch_size(n_samples, problem, optimizer), n_samples)
         return min(int(self.batch_size), n_samples)
 
     def _train_config_extra(self):

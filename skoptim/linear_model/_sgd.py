@@ -282,8 +282,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     }
     _lr_param = "eta0"
 
-    def _auto_batch_size(self, n_samples, problem):
-        if resolve_optimizer(self.solver).scale_invariant:
+    def _auto_batch_size(self, n_samples, problem, optimizer):
+        if optimizer.scale_invariant:
             # Adaptive solvers take steps of eta0 whatever the batch: they
             # need many steps per epoch, not large batches.
             return _AUTO_BATCH

@@ -294,7 +294,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     _lr_param = "learning_rate_init"
 
     @staticmethod
-    def _auto_batch_size(n_samples, problem):
+    def _auto_batch_size(n_samples, problem, optimizer):
         return 200
 
     def __init__(
