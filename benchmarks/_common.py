@@ -401,7 +401,7 @@ def peak_traced_memory(func, *args, **kwargs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = func(*args, **kwargs)
+            func(*args, **kwargs)
         seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:

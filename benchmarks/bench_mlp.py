@@ -149,11 +149,9 @@ def fit_torch(X, y, X_test, y_test, epochs, batch_size, gpu=False):
 
 
 def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def main(argv=None):
