@@ -242,9 +242,22 @@ def transpose(a, xp):
     return a.T if isinstance(a, np.ndarray) or is_sparse(a) else xp.permute_dims(a, (1, 0))
 
 
-def matmul_T(X, d, xp):
-    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
+def matmul_T(X, d, xp, out=None):
+    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out).
+
+    ``out`` (or None) is an array the product may be written into: NumPy
+    writes dense products there instead of allocating; other inputs ignore it.
+    """
+    if out is not None and isinstance(X, np.ndarray) and isinstance(out, np.ndarray):
+        return np.matmul(X.T, d, out=out)
     return matmul(transpose(X, xp), d)
+
+
+def sum_rows(a, xp, out=None):
+    """The column sums of a 2-D array, into ``out`` for NumPy (see matmul_T)."""
+    if out is not None and isinstance(a, np.ndarray) and isinstance(out, np.ndarray):
+        return np.sum(a, axis=0, out=out)
+    return xp.sum(a, axis=0)
 
 
 class DeviceRNG:

@@ -6,6 +6,7 @@ commit of a finished fit."""
 
 import functools
 import math
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -107,15 +108,16 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         if continuing:
             state = self._training_state
             if optimizer is not None and type(optimizer) is not type(self.solver_):
-                state = _replace_optimizer_state(state, optimizer, backend)
+                # A warm start with another optimizer keeps the weights and
+                # the schedule; the engine creates the new optimizer's state.
+                state = replace(state, optimizer_state=None)
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             rng = backend.rng(int(seed))
             params = self._init_params(problem, backend, rng, init)
             state = TrainingState(
                 params=params,
-                optimizer_state=None if optimizer is None else optimizer.init(
-                    params, xp=backend.xp),
+                optimizer_state=None,  # the engine creates it for its layout
                 schedule_state=schedule.init(),
                 clock=Clock(),
                 rng_state=None,
@@ -208,13 +210,6 @@ def _drop_zero_weight(X, y, sw):
         ref = X if not is_sparse(X) else X.data  # CuPy sparse: index with CuPy
         keep = array_namespace(ref).asarray(keep, device=device(ref))
     return _take(X, keep), _take(y, keep), _take(sw, keep)
-
-
-def _replace_optimizer_state(state, optimizer, backend):
-    """A warm start with another optimizer keeps weights and the schedule."""
-    from dataclasses import replace
-
-    return replace(state, optimizer_state=optimizer.init(state.params, xp=backend.xp))
 
 
 def finite_or_none(value):

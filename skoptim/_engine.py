@@ -117,10 +117,12 @@ class Problem:
     penalty_per_sample = False
     uses_noise = False
 
-    def loss_grad(self, params, X, y, sample_weight, *, noise=None):
+    def loss_grad(self, params, X, y, sample_weight, *, noise=None, out=None):
         """Return ``(loss_sum, grads)`` on a batch: the weighted loss sum (a 0-d
         array) and the gradients of the weighted mean loss. ``noise`` is a
-        :class:`~skoptim._backend.RowNoise` for the batch's rows."""
+        :class:`~skoptim._backend.RowNoise` for the batch's rows. ``out`` (a
+        list shaped like ``params``, or None) are arrays the gradients may be
+        written into; the engine copies any gradient that is not one of them."""
         raise NotImplementedError
 
     def score(self, params, X, y, sample_weight):
@@ -143,6 +145,63 @@ def copy_tree(obj, xp):
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):
         return xp.asarray(obj, copy=True)
     return obj
+
+
+class FlatParams:
+    """Parameter arrays as views of one contiguous 1-D buffer.
+
+    The optimizer then updates every parameter with one pass over one array
+    (one fused kernel on a GPU) instead of one pass per array. Penalized
+    arrays come first, so the penalty, weight decay and L1 proximal step also
+    act on a single slice, ``head``.
+
+    Parameters
+    ----------
+    arrays : list of arrays
+        The parameters, copied into the new buffer.
+    penalized : sequence of int
+        Indices of the arrays the penalty applies to.
+    xp : namespace
+        The array namespace of ``arrays``.
+    """
+
+    def __init__(self, arrays, penalized, xp):
+        self.xp = xp
+        self.penalized = list(penalized)
+        order = self.penalized + [i for i in range(len(arrays)) if i not in penalized]
+        self.shapes = [tuple(a.shape) for a in arrays]
+        self.slots = []  # (array index, start, stop) in buffer order
+        start = 0
+        for i in order:
+            stop = start + math.prod(self.shapes[i])
+            self.slots.append((i, start, stop))
+            start = stop
+        self.n_head = sum(b - a for i, a, b in self.slots[:len(self.penalized)])
+        self.buffer = self.pack(arrays)
+        self.views = self.split(self.buffer)
+
+    def pack(self, arrays):
+        """A new buffer holding ``arrays`` (same layout as ``buffer``)."""
+        xp = self.xp
+        return xp.concat([xp.reshape(arrays[i], (-1,)) for i, _, _ in self.slots])
+
+    def split(self, buffer):
+        """Views of ``buffer`` shaped like the parameter arrays, in their order."""
+        views = [None] * len(self.shapes)
+        for i, a, b in self.slots:
+            views[i] = self.xp.reshape(buffer[a:b], self.shapes[i])
+        return views
+
+    def head(self, buffer):
+        """The penalized part of a buffer of this layout (a view)."""
+        return buffer[:self.n_head]
+
+    def fill(self, buffer_views, arrays):
+        """Copy ``arrays`` into the views of a buffer, skipping those that
+        already are the views (gradients the problem wrote in place)."""
+        for view, a in zip(buffer_views, arrays, strict=True):
+            if a is not view:
+                view[...] = a
 
 
 def _take(a, idx):
@@ -280,7 +339,8 @@ def _check_divergence(loss, reference_loss, epoch, config):
 class _Stepper:
     """One optimizer step on a batch's gradients: the penalty's gradient,
     clipping, the learning rate, the update, decoupled weight decay and the L1
-    proximal step, all in place on ``params``."""
+    proximal step, each one operation on the whole parameter buffer (or its
+    penalized head), in place."""
 
     def __init__(self, problem, config, n, batch_rows, xp):
         self.problem, self.config, self.xp = problem, config, xp
@@ -316,26 +376,28 @@ class _Stepper:
             lr = min(lr * weight, self.caps[rows] * decay)
         return lr
 
-    def __call__(self, params, grads, opt_state, sched_state, clock, *, rows, weight):
-        xp, penalty, penalized = self.xp, self.config.penalty, self.penalized
+    def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
+        """Update ``flat.buffer`` in place from the gradient buffer ``grads``
+        (same layout); return the new optimizer state."""
+        xp, penalty = self.xp, self.config.penalty
+        params = flat.buffer
         pscale = 1.0 / weight if self.problem.penalty_per_sample else 1.0
-        penalty.add_grad(grads, params, penalized, pscale)
-        if self.clip_norm is not None:
-            grads = clip_by_global_norm(grads, self.clip_norm, xp=xp)
+        penalized = flat.n_head > 0
+        if penalized:
+            penalty.add_grad([flat.head(grads)], [flat.head(params)], [0], pscale)
+        grads = clip_by_global_norm([grads], self.clip_norm, xp=xp)
         lr = self.rate(clock, sched_state, rows=rows, weight=weight)
-        steps, opt_state = self.optimizer.update(grads, opt_state, lr=lr, xp=xp)
-        if self.weight_decay:
-            decoupled_weight_decay([steps[i] for i in penalized],
-                                   [params[i] for i in penalized],
+        (step,), opt_state = self.optimizer.update(grads, opt_state, lr=lr, xp=xp)
+        if self.weight_decay and penalized:
+            decoupled_weight_decay([flat.head(step)], [flat.head(params)],
                                    lr * self.weight_decay, xp=xp)
-        for p, step in zip(params, steps):
-            p -= step
-        if penalty.l1 > 0:
+        params -= step
+        if penalty.l1 > 0 and penalized:
             threshold = lr * penalty.l1 * pscale
-            metric = self.optimizer.prox_metric(opt_state, penalized, xp=xp)
+            metric = self.optimizer.prox_metric(opt_state, [0], xp=xp)
             if metric is not None:
-                threshold = [threshold * m for m in metric]
-            penalty.prox(params, penalized, threshold, xp=xp)
+                threshold = [threshold * flat.head(metric[0])]
+            penalty.prox([flat.head(params)], [0], threshold, xp=xp)
         return opt_state
 
 
@@ -377,11 +439,22 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     n = X.shape[0]
     B = max(1, min(config.batch_size, n))
     starts = list(range(0, n, B))
+    # (start, stop) of each batch; stops stay in bounds (the array API leaves
+    # out-of-bounds slices unspecified).
+    bounds = [(s, min(s + B, n)) for s in starts]
     own = (lambda tree: copy_tree(tree, xp)) if copy_state else (lambda tree: tree)
-    params = own(state.params)
-    opt_state = own(state.optimizer_state)
+    # Every parameter lives in one buffer (a copy: the state is never
+    # modified); gradients are gathered into a second one.
+    flat = FlatParams(state.params, problem.penalized, xp)
+    params = flat.views
+    grad_buffer = xp.empty_like(flat.buffer)
+    grad_views = flat.split(grad_buffer)
+    if state.optimizer_state is None:
+        opt_state = config.optimizer.init([flat.buffer], xp=xp)
+    else:
+        opt_state = own(state.optimizer_state)
     sched_state = copy_tree(state.schedule_state, xp)
-    average = own(state.average)
+    average = None if state.average is None else flat.pack(state.average)
     average_count = state.average_count
     clock = replace(state.clock)
     clock.total_steps = clock.step + config.max_iter * len(starts)
@@ -393,8 +466,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
         keys = xp.asarray(keys, device=backend.device)
     take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
     schedule, penalty = config.schedule, config.penalty
-    stepper = _Stepper(problem, config, n, {min(s + B, n) - s for s in starts}, xp)
-    batch_weights_fixed = [float(min(s + B, n) - s) for s in starts]
+    stepper = _Stepper(problem, config, n, {b - a for a, b in bounds}, xp)
+    batch_weights_fixed = [float(b - a) for a, b in bounds]
 
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
     result = FitResult(state=None, params=None, n_iter=0)
@@ -423,29 +496,31 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             else:  # pragma: no cover - GPU only: a permutation drawn on the device
                 batch_weights = _device_batch_weights(sw, perm, starts, n, xp)
             loss_sum = 0.0
-            for s, bw in zip(starts, batch_weights):
-                idx = dev_perm[s:s + B] if perm is not None else slice(s, s + B)
+            for (s, e), bw in zip(bounds, batch_weights):
+                idx = dev_perm[s:e] if perm is not None else slice(s, e)
                 if keys is not None:
                     batch_keys = keys[idx] if keys_on_device else keys[
-                        perm[s:s + B] if perm is not None else idx]
+                        perm[s:e] if perm is not None else idx]
                     noise = RowNoise(backend, batch_keys, state.noise_seed, clock.epoch)
                 batch_loss, grads = problem.loss_grad(
-                    params, take_X(idx), take_y(idx), take_sw(idx), noise=noise
+                    params, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
+                    out=grad_views,
                 )
+                flat.fill(grad_views, grads)
                 loss_sum = loss_sum + batch_loss
                 if reference_loss is None:
                     # The loss at the starting weights (one sync per call).
                     reference_loss = max(float(batch_loss) / bw, 1.0)
-                opt_state = stepper(params, grads, opt_state, sched_state, clock,
-                                    rows=min(s + B, n) - s, weight=bw)
+                opt_state = stepper(flat, grad_buffer, opt_state, sched_state, clock,
+                                    rows=e - s, weight=bw)
                 clock.step += 1
                 clock.n_samples_seen += bw
                 if config.average_start and clock.n_samples_seen >= config.average_start:
                     average, average_count = _update_average(
-                        average, average_count, params, xp
+                        average, average_count, flat.buffer, xp
                     )
             # One host synchronisation per epoch: the loss and the checks.
-            exposed = average if average is not None else params
+            exposed = flat.split(average) if average is not None else params
             loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed, xp=xp)
             clock.epoch += 1
             result.n_iter += 1
@@ -499,14 +574,14 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
         schedule_state=sched_state,
         clock=clock,
         rng_state=rng.state(),
-        average=average,
+        average=None if average is None else flat.split(average),
         average_count=average_count,
         noise_seed=state.noise_seed,
     )
     if validation is not None and best_params is not None:
         result.params = best_params
     else:
-        result.params = average if average is not None else params
+        result.params = flat.split(average) if average is not None else params
     if validation is None:
         result.best_validation_score = None
     return result
@@ -521,12 +596,12 @@ def _device_batch_weights(sw, perm, starts, n, xp):  # pragma: no cover - GPU on
 
 
 def _update_average(average, count, params, xp):
-    """Polyak-Ruppert running mean of the iterates (averaged SGD)."""
+    """Polyak-Ruppert running mean of the iterates (averaged SGD), on the
+    parameter buffer."""
     if average is None:
-        return copy_tree(params, xp), 1
+        return xp.asarray(params, copy=True), 1
     count += 1
-    for a, p in zip(average, params):
-        a += (p - a) / count
+    average += (params - average) / count
     return average, count
 
 

@@ -59,7 +59,7 @@ class Penalty:
         return total
 
     def prox(self, params, penalized, threshold, *, xp):
-        """Soft-threshold the weights: ``sign(w) * max(|w| - threshold, 0)``.
+        """Soft-threshold the weights in place: ``sign(w) * max(|w| - threshold, 0)``.
 
         ``threshold`` is ``lr * l1 * scale`` for plain steps, or that rate
         times the optimizer's per-coordinate metric (an array per weight).
@@ -67,4 +67,5 @@ class Penalty:
         for k, i in enumerate(penalized):
             w = params[i]
             t = threshold[k] if isinstance(threshold, list) else threshold
-            params[i] = xp.sign(w) * xp.clip(xp.abs(w) - t, min=0.0)
+            # In place: the arrays may be views of the engine's one buffer.
+            w[...] = xp.sign(w) * xp.clip(xp.abs(w) - t, min=0.0)

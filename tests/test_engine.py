@@ -2,15 +2,19 @@
 rules, the adaptive schedule, divergence, the atomic commit, averaging,
 gradient clipping and the recorded curves."""
 
+import importlib.util
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDRegressor
 
-from skoptim import SGDRegressorPlus
+from skoptim import MLPClassifierPlus, SGDRegressorPlus
+from skoptim._engine import FlatParams
 from skoptim.optim import SGD, Adam, Adaptive
 
 HUGE_TOL = 1e10
@@ -322,3 +326,81 @@ def test_loss_is_last_of_loss_curve(regression_data):
     X, y = regression_data
     est = SGDRegressorPlus(max_iter=9, tol=None, random_state=0).fit(X, y)
     assert est.loss_ == est.loss_curve_[-1]
+
+
+# ---------------------------------------------------------------------------
+# One parameter buffer: every optimizer step is one update of one array
+# ---------------------------------------------------------------------------
+
+
+class _RecordingAdam(Adam):
+    """Adam that records the shapes of the gradient arrays of each update."""
+
+    shapes = []
+
+    def update(self, grads, state, *, lr, xp):
+        type(self).shapes.append([tuple(g.shape) for g in grads])
+        return super().update(grads, state, lr=lr, xp=xp)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (SGDRegressorPlus(solver=_RecordingAdam(), max_iter=2, tol=None),
+             5 * 2 + 2),
+    lambda: (MLPClassifierPlus(hidden_layer_sizes=(7, 3), solver=_RecordingAdam(),
+                               max_iter=2, batch_size=16),
+             5 * 7 + 7 + 7 * 3 + 3 + 3 * 3 + 3),
+], ids=["sgd-2-targets", "mlp-7-3"])
+def test_optimizer_updates_every_parameter_as_one_array(make):
+    """The optimizer sees a single gradient array holding all the parameters
+    (one fused kernel per step on a GPU), never one array per layer."""
+    est, n_params = make()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5))
+    y = X[:, :2] @ np.array([[1.0, 2.0], [3.0, -1.0]]) if isinstance(
+        est, SGDRegressorPlus) else rng.integers(0, 3, 64)
+    _RecordingAdam.shapes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert _RecordingAdam.shapes
+    assert all(shapes == [(n_params,)] for shapes in _RecordingAdam.shapes)
+
+
+def _namespaces():
+    yield "numpy", np
+    try:
+        import array_api_strict
+    except ImportError:  # pragma: no cover - a test dependency
+        pass
+    else:
+        yield "array_api_strict", array_api_strict
+    if importlib.util.find_spec("torch") is not None:
+        from array_api_compat import torch as torch_xp
+
+        yield "torch", torch_xp
+
+
+@pytest.mark.parametrize("name, xp", list(_namespaces()), ids=lambda v: v if
+                         isinstance(v, str) else "")
+def test_flat_params_views_share_one_buffer(name, xp):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=s) for s in [(3, 4), (4,), (4, 2), (2,)]]
+    flat = FlatParams([xp.asarray(a) for a in arrays], penalized=(0, 2), xp=xp)
+    # The buffer is a copy, penalized arrays first, and the views hold the values.
+    expected = np.concatenate([arrays[i].ravel() for i in (0, 2, 1, 3)])
+    assert_array_equal(np.asarray(flat.buffer), expected)
+    assert flat.n_head == 12 + 8
+    assert_array_equal(np.asarray(flat.head(flat.buffer)), expected[:20])
+    for view, a in zip(flat.views, arrays):
+        assert_array_equal(np.asarray(view), a)
+    # In-place updates of the buffer show through the views, and back.
+    flat.buffer -= 1.0
+    for view, a in zip(flat.views, arrays):
+        assert_array_equal(np.asarray(view), a - 1.0)
+    flat.views[1][...] = 0.0
+    assert_array_equal(np.asarray(flat.buffer)[20:24], 0.0)
+    # fill copies arrays into views of another buffer of the same layout.
+    other = xp.zeros_like(flat.buffer)
+    views = flat.split(other)
+    flat.fill(views, [xp.asarray(a) for a in arrays])
+    assert_array_equal(np.asarray(other), expected)

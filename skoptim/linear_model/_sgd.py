@@ -18,6 +18,7 @@ from skoptim._backend import (
     matmul,
     matmul_T,
     resolve_backend,
+    sum_rows,
     to_numpy,
     transpose,
 )
@@ -637,7 +638,7 @@ class _LinearProblem(Problem):
             out = out + params[1]
         return out
 
-    def loss_grad(self, params, X, y, sample_weight, *, noise=None):
+    def loss_grad(self, params, X, y, sample_weight, *, noise=None, out=None):
         xp = self.backend.xp
         if self.dropout > 0:
             mask = noise.keep_mask(X.shape[1], 1.0 - self.dropout)
@@ -664,10 +665,12 @@ class _LinearProblem(Problem):
                 pa_step = pa_step * sw
             total = xp.sum(pa_step, axis=0)
             weight = self.pa_C * xp.maximum(self.pa_curvature * total, xp.ones_like(total))
-        gW = matmul_T(X, d, xp) / weight
-        grads = [gW]
+        out = out or [None, None]
+        grads = [matmul_T(X, d, xp, out=out[0])]
         if self.fit_intercept:
-            grads.append(xp.sum(d, axis=0) / weight)
+            grads.append(sum_rows(d, xp, out=out[1]))
+        for g in grads:
+            g /= weight
         return xp.sum(value), grads
 
     def _pa_step(self, X, value):

@@ -28,6 +28,7 @@ from skoptim._backend import (
     matmul_T,
     namespace_of,
     resolve_backend,
+    sum_rows,
     to_numpy,
     transpose,
 )
@@ -778,7 +779,7 @@ class _MLPProblem(Problem):
         return P
 
     # loss and gradient -------------------------------------------------------
-    def loss_grad(self, params, X, Y, sample_weight, *, noise=None):
+    def loss_grad(self, params, X, Y, sample_weight, *, noise=None, out=None):
         xp = self.backend.xp
         acts, pre, masks, z = self._forward(params, X, noise)
         P, logp = self._output(z)
@@ -798,10 +799,11 @@ class _MLPProblem(Problem):
             delta = delta * xp.reshape(sample_weight, (-1, 1))
         delta = delta / weight
         grads = [None] * (2 * self.n_layers)
+        out = out or grads
         for layer in range(self.n_layers - 1, -1, -1):
             a_in = acts[layer]
-            grads[2 * layer] = matmul_T(a_in, delta, xp)
-            grads[2 * layer + 1] = xp.sum(delta, axis=0)
+            grads[2 * layer] = matmul_T(a_in, delta, xp, out=out[2 * layer])
+            grads[2 * layer + 1] = sum_rows(delta, xp, out=out[2 * layer + 1])
             if layer == 0:
                 break
             delta = delta @ transpose(params[2 * layer], xp)
