@@ -122,32 +122,52 @@ def check_device(device):
     )
 
 
-_FUSED = {}
+@dataclass(frozen=True)
+class FusedRule:
+    """An optimizer's elementwise update, written once for a fused GPU kernel.
 
-
-def fused_adam_step(g, m, v, *, beta_1, beta_2, lr_t, epsilon):
-    """One fused Adam update for CuPy arrays, or None for other arrays.
-
-    Updates ``m`` and ``v`` in place and returns the step
-    ``lr_t * m / (sqrt(v) + epsilon)`` in one GPU kernel instead of about ten
-    (the generic code path computes the same thing with array operations).
+    ``body`` is a few statements ``name = expression;`` that read the
+    gradient ``g``, the ``scalars`` and the ``states``, update the states and
+    assign the ``step`` (subtracted from the parameters). They use only
+    ``+ - * /``, parentheses, integer literals, ``sqrt``, ``fmax`` and
+    ``skoptim_sign``, so the same text is valid CUDA C and valid Python; the
+    tests run it with NumPy against the optimizer's generic array code.
     """
-    if not type(g).__module__.startswith("cupy"):
-        return None
-    kernel = _FUSED.get("adam")  # pragma: no cover - GPU only
-    if kernel is None:  # pragma: no cover - GPU only
-        import cupy
 
-        kernel = _FUSED["adam"] = cupy.ElementwiseKernel(
-            "T g, T b1, T b2, T lr_t, T eps", "T m, T v, T step",
-            "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
-            "step = lr_t * m / (sqrt(v) + eps);",
-            "skoptim_adam_step")
+    name: str
+    scalars: tuple
+    states: tuple
+    body: str
+
+
+_SIGN_PREAMBLE = """
+template <typename T> __device__ T skoptim_sign(T x) {
+    return (T)((x > (T)0) - (x < (T)0));
+}
+"""
+_KERNELS = {}
+
+
+def run_fused(rule, g, states, scalars):
+    """Run ``rule`` as one CuPy kernel and return the step; None for other arrays.
+
+    ``states`` (arrays shaped like ``g``, in ``rule.states`` order) are
+    updated in place; ``scalars`` maps ``rule.scalars`` to Python floats.
+    Other namespaces get None and run the optimizer's generic code.
+    """
+    if not _is_cupy(g):
+        return None
     import cupy  # pragma: no cover - GPU only
 
-    step = cupy.empty_like(g)  # pragma: no cover - a separate output buffer
-    kernel(g, beta_1, beta_2, lr_t, epsilon, m, v, step)  # pragma: no cover
-    return step  # pragma: no cover
+    kernel = _KERNELS.get(rule.name)  # pragma: no cover - GPU only
+    if kernel is None:  # pragma: no cover - GPU only
+        kernel = _KERNELS[rule.name] = cupy.ElementwiseKernel(
+            ", ".join(f"T {name}" for name in ("g",) + rule.scalars),
+            ", ".join(f"T {name}" for name in rule.states + ("step",)),
+            rule.body, f"skoptim_{rule.name}", preamble=_SIGN_PREAMBLE)
+    step = cupy.empty_like(g)  # pragma: no cover - GPU only
+    kernel(g, *(scalars[name] for name in rule.scalars), *states, step)  # pragma: no cover
+    return step  # pragma: no cover - GPU only
 
 
 def is_sparse(X):

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
 
-from skoptim._backend import fused_adam_step
+from skoptim._backend import FusedRule, run_fused
 
 from ._base import Optimizer
 
@@ -194,8 +194,13 @@ class Momentum(Optimizer):
     def update(self, grads, state, *, lr, xp):
         """Return the momentum steps and the state with the new velocity."""
         mu = self.momentum
+        rule = _NESTEROV if self.nesterov else _HEAVY_BALL
         steps = []
         for g, v in zip(grads, state["velocity"], strict=True):
+            step = run_fused(rule, g, [v], {"mu": mu, "lr": lr})
+            if step is not None:
+                steps.append(step)
+                continue
             v *= mu
             v -= lr * g
             if self.nesterov:
@@ -283,6 +288,10 @@ class Adagrad(Optimizer):
         """Return the Adagrad steps and the state with the grown accumulator."""
         steps = []
         for g, acc in zip(grads, state["sum_squares"], strict=True):
+            step = run_fused(_ADAGRAD, g, [acc], {"lr": lr, "eps": self.epsilon})
+            if step is not None:
+                steps.append(step)
+                continue
             acc += g * g
             denom = xp.sqrt(acc)
             denom += self.epsilon
@@ -409,6 +418,13 @@ class RMSprop(Optimizer):
         for g, sq, mean, buf in zip(
             grads, state["mean_square"], means, buffers, strict=True
         ):
+            if mean is None:
+                scalars = {"rho": rho, "mu": self.momentum, "lr": lr, "eps": self.epsilon}
+                step = (run_fused(_RMSPROP, g, [sq], scalars) if buf is None
+                        else run_fused(_RMSPROP_MOMENTUM, g, [sq, buf], scalars))
+                if step is not None:
+                    steps.append(step)
+                    continue
             sq *= rho
             sq += (1.0 - rho) * (g * g)
             if mean is None:
@@ -539,13 +555,13 @@ class Adam(Optimizer):
         lr_t = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         v_max = state.get("v_max")
         steps = []
+        scalars = {"b1": b1, "b2": b2, "lr_t": lr_t, "eps": self.epsilon}
         for i, (g, m, v) in enumerate(zip(grads, state["m"], state["v"], strict=True)):
-            if v_max is None:
-                fused = fused_adam_step(g, m, v, beta_1=b1, beta_2=b2, lr_t=lr_t,
-                                        epsilon=self.epsilon)
-                if fused is not None:  # pragma: no cover - GPU only
-                    steps.append(fused)
-                    continue
+            step = (run_fused(_ADAM, g, [m, v], scalars) if v_max is None
+                    else run_fused(_AMSGRAD, g, [m, v, v_max[i]], scalars))
+            if step is not None:
+                steps.append(step)
+                continue
             m *= b1
             m += (1.0 - b1) * g
             # The gradient buffer is ours to overwrite: it becomes g**2, then
@@ -763,8 +779,14 @@ class Nadam(Optimizer):
         coef_m = lr * b1 / (1.0 - b1 ** (t + 1))
         coef_g = lr * (1.0 - b1) / (1.0 - b1**t)
         inv_root_bias = 1.0 / math.sqrt(1.0 - b2**t)
+        scalars = {"b1": b1, "b2": b2, "coef_m": coef_m, "coef_g": coef_g,
+                   "inv_root_bias": inv_root_bias, "eps": self.epsilon}
         steps = []
         for g, m, v in zip(grads, state["m"], state["v"], strict=True):
+            step = run_fused(_NADAM, g, [m, v], scalars)
+            if step is not None:
+                steps.append(step)
+                continue
             m *= b1
             m += (1.0 - b1) * g
             v *= b2
@@ -875,6 +897,10 @@ class Lion(Optimizer):
         b1, b2 = self.beta_1, self.beta_2
         steps = []
         for g, m in zip(grads, state["m"], strict=True):
+            step = run_fused(_LION, g, [m], {"b1": b1, "b2": b2, "lr": lr})
+            if step is not None:
+                steps.append(step)
+                continue
             direction = b1 * m
             direction += (1.0 - b1) * g
             step = xp.sign(direction)
@@ -883,6 +909,37 @@ class Lion(Optimizer):
             m *= b2
             m += (1.0 - b2) * g
         return steps, state
+
+
+# The elementwise updates above as single GPU kernels (see FusedRule): each
+# body must compute what the generic code of its optimizer computes
+# (tests/optim/test_fused_rules.py runs both).
+_HEAVY_BALL = FusedRule("heavy_ball", ("mu", "lr"), ("vel",),
+                        "vel = mu * vel - lr * g; step = -vel;")
+_NESTEROV = FusedRule("nesterov", ("mu", "lr"), ("vel",),
+                      "vel = mu * vel - lr * g; step = lr * g - mu * vel;")
+_ADAGRAD = FusedRule("adagrad", ("lr", "eps"), ("acc",),
+                     "acc = acc + g * g; step = lr * g / (sqrt(acc) + eps);")
+_RMSPROP = FusedRule("rmsprop", ("rho", "mu", "lr", "eps"), ("sq",),
+                     "sq = rho * sq + (1 - rho) * g * g; "
+                     "step = lr * g / (sqrt(sq) + eps);")
+_RMSPROP_MOMENTUM = FusedRule("rmsprop_momentum", ("rho", "mu", "lr", "eps"),
+                              ("sq", "buf"),
+                              "sq = rho * sq + (1 - rho) * g * g; "
+                              "buf = mu * buf + g / (sqrt(sq) + eps); step = lr * buf;")
+_ADAM = FusedRule("adam", ("b1", "b2", "lr_t", "eps"), ("m", "v"),
+                  "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                  "step = lr_t * m / (sqrt(v) + eps);")
+_AMSGRAD = FusedRule("amsgrad", ("b1", "b2", "lr_t", "eps"), ("m", "v", "v_max"),
+                     "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                     "v_max = fmax(v_max, v); step = lr_t * m / (sqrt(v_max) + eps);")
+_NADAM = FusedRule("nadam", ("b1", "b2", "coef_m", "coef_g", "inv_root_bias", "eps"),
+                   ("m", "v"),
+                   "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                   "step = (coef_m * m + coef_g * g) / (sqrt(v) * inv_root_bias + eps);")
+_LION = FusedRule("lion", ("b1", "b2", "lr"), ("m",),
+                  "step = lr * skoptim_sign(b1 * m + (1 - b1) * g); "
+                  "m = b2 * m + (1 - b2) * g;")
 
 
 OPTIMIZERS = {

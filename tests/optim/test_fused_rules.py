@@ -1,0 +1,137 @@
+"""The GPU kernels' update rules (FusedRule bodies) against the optimizers'
+generic array code.
+
+CuPy runs each rule's body as CUDA C. The body is also valid Python, so here
+it is executed with NumPy in place of the kernel, through the same call the
+optimizer makes on a GPU (``run_fused``, patched), and every optimizer must
+then produce the same steps and state as its generic code path. A GPU session
+runs the kernels themselves (tests/test_gpu.py).
+"""
+
+import ast
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import skoptim.optim._optimizers as optimizers_module
+from skoptim._backend import FusedRule
+from skoptim.optim import Adagrad, Adam, AdamW, Lion, Momentum, Nadam, RMSprop
+
+RNG = np.random.default_rng(0)
+PARAM = RNG.normal(size=50)
+GRADS = [RNG.normal(size=50) * scale for scale in (1.0, 0.1, 3.0, 1e-4, 0.5)]
+LRS = [0.1, 0.05, 0.02, 0.02, 0.01]
+
+# (optimizer, the rule its fused path must use)
+CASES = [
+    (Momentum(momentum=0.7), "heavy_ball"),
+    (Momentum(momentum=0.9, nesterov=True), "nesterov"),
+    (Adagrad(initial_accumulator_value=0.1), "adagrad"),
+    (RMSprop(rho=0.8), "rmsprop"),
+    (RMSprop(rho=0.8, momentum=0.5), "rmsprop_momentum"),
+    (Adam(beta_1=0.8, beta_2=0.99), "adam"),
+    (Adam(amsgrad=True), "amsgrad"),
+    (AdamW(), "adam"),
+    (Nadam(), "nadam"),
+    (Lion(), "lion"),
+]
+
+_FUNCTIONS = {"sqrt": np.sqrt, "fmax": np.fmax, "skoptim_sign": np.sign}
+
+
+def _statements(rule):
+    """``(target, expression)`` pairs of a rule's body."""
+    pairs = []
+    for statement in rule.body.split(";"):
+        if statement.strip():
+            target, expression = statement.split("=", 1)
+            pairs.append((target.strip(), expression.strip()))
+    return pairs
+
+
+def run_rule_with_numpy(rule, g, states, scalars):
+    """What the CuPy kernel computes, element by element, done with NumPy."""
+    env = {"g": g, **dict(zip(rule.states, states)), **scalars, **_FUNCTIONS}
+    for target, expression in _statements(rule):
+        env[target] = eval(expression, {"__builtins__": {}}, env)
+    for name, array in zip(rule.states, states):
+        array[...] = env[name]
+    return np.asarray(env["step"], dtype=g.dtype)
+
+
+def _run(optimizer, fused, monkeypatch):
+    used = []
+    if fused:
+        def run_fused(rule, g, states, scalars):
+            used.append(rule.name)
+            return run_rule_with_numpy(rule, g, states, scalars)
+
+        monkeypatch.setattr(optimizers_module, "run_fused", run_fused)
+    state = optimizer.init([PARAM.copy()], xp=np)
+    steps = []
+    for g, lr in zip(GRADS, LRS):
+        (step,), state = optimizer.update([g.copy()], state, lr=lr, xp=np)
+        steps.append(step.copy())
+    monkeypatch.undo()
+    return steps, state, used
+
+
+@pytest.mark.parametrize("optimizer, rule_name", CASES, ids=[repr(c[0]) for c in CASES])
+def test_fused_rule_matches_generic_update(optimizer, rule_name, monkeypatch):
+    expected_steps, expected_state, _ = _run(optimizer, False, monkeypatch)
+    steps, state, used = _run(optimizer, True, monkeypatch)
+    assert used == [rule_name] * len(GRADS)
+    for actual, expected in zip(steps, expected_steps):
+        assert_allclose(actual, expected, rtol=1e-12, atol=1e-15)
+    for key, arrays in expected_state.items():
+        if isinstance(arrays, list):
+            assert_allclose(state[key][0], arrays[0], rtol=1e-12, atol=1e-15)
+        else:
+            assert state[key] == arrays
+
+
+def test_centered_rmsprop_keeps_the_generic_path(monkeypatch):
+    """Centered RMSprop has no kernel: run_fused is never asked."""
+    monkeypatch.setattr(optimizers_module, "run_fused",
+                        lambda *args: pytest.fail("no fused rule expected"))
+    RMSprop(centered=True).update([GRADS[0].copy()],
+                                  RMSprop(centered=True).init([PARAM], xp=np),
+                                  lr=0.1, xp=np)
+
+
+def _rules():
+    return [v for v in vars(optimizers_module).values() if isinstance(v, FusedRule)]
+
+
+def test_every_rule_is_covered():
+    assert {rule.name for rule in _rules()} == {name for _, name in CASES}
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r.name)
+def test_rule_body_is_in_the_c_and_python_subset(rule):
+    """Only what means the same in CUDA C and Python: declared names, the
+    three functions, + - * / and parentheses, integer literals (a float
+    literal would be a double in C), one assignment per statement."""
+    assert re.fullmatch(r"[A-Za-z0-9_ +\-*/().,;=]+", rule.body)
+    assert "**" not in rule.body and "//" not in rule.body
+    assert not re.search(r"\d\.\d|\d\.|\.\d", rule.body)
+    names = {"g", *rule.scalars, *rule.states, "step"}
+    assigned = set()
+    for target, expression in _statements(rule):
+        assert target in set(rule.states) | {"step"}
+        assert "=" not in expression
+        tree = ast.parse(expression, mode="eval")
+        for node in ast.walk(tree):
+            assert isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call,
+                                     ast.Name, ast.Constant, ast.Load, ast.Add, ast.Sub,
+                                     ast.Mult, ast.Div, ast.USub)), ast.dump(node)
+            if isinstance(node, ast.Call):
+                assert node.func.id in _FUNCTIONS
+            elif isinstance(node, ast.Name) and node.id not in _FUNCTIONS:
+                assert node.id in names
+            elif isinstance(node, ast.Constant):
+                assert isinstance(node.value, int)
+        assigned.add(target)
+    assert assigned == set(rule.states) | {"step"}
