@@ -9,6 +9,7 @@ array-API functions on ``backend.xp``.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import importlib
+import math
 import re
 from dataclasses import dataclass
 
@@ -283,10 +284,12 @@ def sum_rows(a, xp, out=None):
 class DeviceRNG:
     """Random numbers drawn where the data lives, with a picklable state.
 
-    NumPy uses :class:`numpy.random.Generator` (PCG64). CuPy uses its own
-    generator on the device. Other namespaces (``array_api_strict``, torch)
-    draw on the host with NumPy and move the result, which keeps them
-    reproducible; they are not the fast path.
+    The stream is a host :class:`numpy.random.Generator` (PCG64): its state
+    is what ``partial_fit`` and pickling carry over. Permutations are drawn by
+    NumPy on the host, or for CuPy by CuPy's generator on the GPU from a seed
+    of the stream; uniform draws are a counter-based hash of a seed of the
+    stream, computed on the GPU for CuPy. Other namespaces (``array_api_strict``,
+    torch) draw on the host and move the result; they are not the fast path.
     """
 
     def __init__(self, backend, seed_or_state):
@@ -320,9 +323,9 @@ class DeviceRNG:
         return int(self._np.integers(2**63 - 1))
 
     def uniform(self, low, high, shape):
-        """Uniform draws on [low, high) of the backend's dtype (host-drawn)."""
-        out = self._np.uniform(low, high, shape)
-        return self.backend.asarray(out)
+        """Uniform draws on [low, high) of the backend's dtype, drawn where the
+        data lives (:func:`hash_uniform` of a seed from the stream)."""
+        return hash_uniform(self.seed(), shape, low, high, self.backend)
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -335,17 +338,25 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
+def _host_or_cupy(a):
+    """The module holding ``a``: CuPy for CuPy arrays (hashing runs on the
+    GPU with the same code), NumPy otherwise."""
+    return importlib.import_module("cupy") if _is_cupy(a) else np
+
+
 def row_keys(X, chunk_rows=8192):
-    """A uint64 key per row of ``X`` (host array): equal rows get equal keys.
+    """A uint64 key per row of ``X``: equal rows get equal keys.
 
     The key is ``sum_j mix(bits(x_ij) + mix(j))`` over the nonzero entries,
     with wrap-around, so it is exact (no rounding) and identical for dense and
-    sparse storage of the same values.
+    sparse storage of the same values. Dense CuPy input is hashed on its GPU
+    (CuPy keys); everything else on the host (NumPy keys).
     """
     if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
         X = X.get()  # CuPy sparse: hash on the host (values only, once)
     n, d = X.shape
-    col = _mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN)
+    m = _host_or_cupy(X)
+    col = m.asarray(_mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN))
     with np.errstate(over="ignore"):
         if sp.issparse(X):
             X = X.tocsr()
@@ -356,14 +367,40 @@ def row_keys(X, chunk_rows=8192):
             row = np.repeat(np.arange(n), np.diff(X.indptr))
             np.add.at(keys, row, terms)
             return keys
-        keys = np.empty(n, dtype=np.uint64)
+        keys = m.empty(n, dtype=m.uint64)
         for start in range(0, n, chunk_rows):
-            block = np.ascontiguousarray(to_numpy(X[start:min(start + chunk_rows, n), ...]),
-                                         dtype=np.float64)
-            terms = _mix64(block.view(np.uint64) + col)
+            block = X[start:min(start + chunk_rows, n), ...]
+            block = m.ascontiguousarray(block if m is not np else to_numpy(block),
+                                        dtype=m.float64)
+            terms = _mix64(block.view(m.uint64) + col)
             terms[block == 0] = 0
-            keys[start:start + block.shape[0]] = terms.sum(axis=1, dtype=np.uint64)
+            keys[start:start + block.shape[0]] = terms.sum(axis=1, dtype=m.uint64)
         return keys
+
+
+def hash_uniform(seed, shape, low, high, backend):
+    """Uniform draws on ``[low, high)``: a hash of (seed, position).
+
+    Counter-based, so CuPy computes them on its GPU with the same integer
+    arithmetic as NumPy on the host: a seed gives the same numbers on every
+    device (up to the last bit of the final scaling). Other namespaces get
+    the NumPy draws moved to their device.
+    """
+    m = importlib.import_module("cupy") if "cupy" in backend.xp.__name__ else np
+    size = math.prod(shape)
+    with np.errstate(over="ignore"):
+        base = _mix64(np.uint64(seed) ^ _GOLDEN)
+        if m is np:
+            counter = np.arange(size, dtype=np.uint64)
+        else:  # pragma: no cover - GPU only
+            with backend.device:
+                counter = m.arange(size, dtype=m.uint64)
+        z = _mix64(counter * _GOLDEN + base)
+    unit = (z >> np.uint64(11)).astype(m.float64) * (1.0 / (1 << 53))
+    out = (low + (high - low) * unit).reshape(shape)
+    if m is np:
+        return backend.asarray(out)
+    return out.astype(backend.dtype)  # pragma: no cover - GPU only
 
 
 class RowNoise:

@@ -244,7 +244,7 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     """
     n = X.shape[0]
     y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
-    keys = np.column_stack([row_keys(X).view(np.int64), y_np.view(np.int64)])
+    keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
     _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     group = group.ravel()
     n_groups = first.shape[0]

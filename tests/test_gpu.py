@@ -38,7 +38,7 @@ GPU_ESTIMATORS = [
     MLPClassifierPlus(device="cuda"),
     MLPClassifierPlus(device="cuda", dropout=0.3),
     MLPClassifierPlus(device="cuda", solver="lbfgs"),
-    MLPClassifierPlus(device="cuda", early_stopping=True, learning_rate_init=0.01),
+    MLPClassifierPlus(device="cuda", early_stopping=True, learning_rate_init=0.05),
 ]
 
 
@@ -206,3 +206,32 @@ def test_fused_kernels_match_the_generic_numpy_update(optimizer, dtype):
     for a, b in zip(on_gpu, on_cpu):
         assert a.dtype == dtype
         assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-2)
+
+
+@requires_gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_initial_weights_drawn_on_gpu_equal_the_host_draws(dtype):
+    """hash_uniform runs the same integer arithmetic on the GPU: the same seed
+    gives the same numbers (to the last bit of the final scaling)."""
+    import cupy
+
+    from skoptim._backend import hash_uniform, resolve_backend
+
+    host = hash_uniform(3, (300, 7), -0.5, 0.5, resolve_backend(np.zeros(1, dtype)))
+    gpu_backend = resolve_backend(cupy.zeros(1, dtype))
+    device = hash_uniform(3, (300, 7), -0.5, 0.5, gpu_backend)
+    assert isinstance(device, cupy.ndarray) and device.dtype == dtype
+    assert_allclose(cupy.asnumpy(device), host, rtol=0, atol=4 * np.finfo(dtype).eps)
+
+
+@requires_gpu
+def test_row_keys_on_gpu_equal_the_host_keys():
+    import cupy
+
+    from skoptim._backend import row_keys
+
+    X = np.random.default_rng(0).normal(size=(20_000, 9))
+    X[X < 0] = 0.0
+    keys = row_keys(cupy.asarray(X))
+    assert isinstance(keys, cupy.ndarray)
+    np.testing.assert_array_equal(cupy.asnumpy(keys), row_keys(X))
