@@ -135,3 +135,46 @@ def test_rule_body_is_in_the_c_and_python_subset(rule):
                 assert isinstance(node.value, int)
         assigned.add(target)
     assert assigned == set(rule.states) | {"step"}
+
+
+def _nvrtc():
+    """CuPy's binding of NVRTC, the CUDA compiler (no GPU needed), or None."""
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+
+        nvrtc.getVersion()
+    except Exception:  # not installed, or no NVRTC library
+        return None
+    return nvrtc
+
+
+def _cuda_source(rule, ctype):
+    """The rule as a CUDA kernel shaped like CuPy's elementwise kernels: the
+    gradient read by value, scalars by value, states and step by reference."""
+    from skoptim._backend import _SIGN_PREAMBLE
+
+    params = ["const T* _raw_g"] + [f"T {name}" for name in rule.scalars]
+    params += [f"T* _raw_{name}" for name in rule.states + ("step",)]
+    refs = "".join(f"        T& {name} = _raw_{name}[_i];\n"
+                   for name in rule.states + ("step",))
+    return (f"{_SIGN_PREAMBLE}\ntypedef {ctype} T;\n"
+            f'extern "C" __global__ void skoptim_{rule.name}('
+            f"{', '.join(params)}, long long _n) {{\n"
+            "    for (long long _i = blockIdx.x * blockDim.x + threadIdx.x; _i < _n;\n"
+            "         _i += (long long)blockDim.x * gridDim.x) {\n"
+            "        const T g = _raw_g[_i];\n"
+            f"{refs}        {rule.body}\n    }}\n}}\n")
+
+
+@pytest.mark.skipif(_nvrtc() is None, reason="needs CuPy's NVRTC (the gpu extra)")
+@pytest.mark.parametrize("ctype", ["float", "double"])
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r.name)
+def test_rule_body_compiles_as_cuda(rule, ctype):
+    nvrtc = _nvrtc()
+    program = nvrtc.createProgram(_cuda_source(rule, ctype), f"{rule.name}.cu", [], [])
+    try:
+        nvrtc.compileProgram(program, ["-arch=compute_80"])
+    except Exception as exc:
+        pytest.fail(f"{exc}\n{nvrtc.getProgramLog(program)}")
+    assert "warning" not in nvrtc.getProgramLog(program).lower()
+    assert nvrtc.getPTX(program)
