@@ -421,13 +421,17 @@ class RowNoise:
 
     def keep_mask(self, n_cols, keep_prob, stream=0):
         """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""
+        on_device = not isinstance(self.keys, np.ndarray)
         with np.errstate(over="ignore"):
-            cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN) ^ _mix64(
-                self.base + np.uint64(stream))
-            on_device = not isinstance(self.keys, np.ndarray)
+            salt = _mix64(self.base + np.uint64(stream))
             if on_device:  # pragma: no cover - GPU only: CuPy keys, hashed there
-                cols = self.backend.xp.asarray(cols, device=self.backend.device)
-            z = _mix64(self.keys[:, None] + cols[None, :])
+                import cupy
+
+                with self.backend.device:  # computed there: no per-batch copy
+                    cols = cupy.arange(1, n_cols + 1, dtype=cupy.uint64) * _GOLDEN
+            else:
+                cols = np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN
+            z = _mix64(self.keys[:, None] + (cols ^ salt)[None, :])
         keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
         b = self.backend
         if on_device:  # pragma: no cover - GPU only
