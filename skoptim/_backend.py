@@ -8,6 +8,7 @@ array-API functions on ``backend.xp``.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import importlib
 import math
 import re
@@ -378,29 +379,36 @@ def row_keys(X, chunk_rows=8192):
         return keys
 
 
-def hash_uniform(seed, shape, low, high, backend):
+def hash_uniform(seed, shape, low, high, backend, chunk=1 << 16):
     """Uniform draws on ``[low, high)``: a hash of (seed, position).
 
     Counter-based, so CuPy computes them on its GPU with the same integer
     arithmetic as NumPy on the host: a seed gives the same numbers on every
-    device (up to the last bit of the final scaling). Other namespaces get
-    the NumPy draws moved to their device.
+    device (up to the last bit of the final scaling). NumPy works in chunks
+    of ``chunk`` values (no full-size temporaries); other namespaces get the
+    NumPy draws moved to their device.
     """
-    m = importlib.import_module("cupy") if "cupy" in backend.xp.__name__ else np
+    cupy = "cupy" in backend.xp.__name__
+    m = importlib.import_module("cupy") if cupy else np
     size = math.prod(shape)
+    base = _mix64(np.uint64(seed) ^ _GOLDEN)
+    if cupy:  # pragma: no cover - GPU only
+        with backend.device:
+            out = m.empty(size, dtype=backend.dtype)
+            chunk = max(size, 1)  # one pass: the GPU has no use for chunks
+    else:
+        out = np.empty(size, dtype=np.float32 if backend.dtype == backend.xp.float32
+                       else np.float64)
     with np.errstate(over="ignore"):
-        base = _mix64(np.uint64(seed) ^ _GOLDEN)
-        if m is np:
-            counter = np.arange(size, dtype=np.uint64)
-        else:  # pragma: no cover - GPU only
-            with backend.device:
-                counter = m.arange(size, dtype=m.uint64)
-        z = _mix64(counter * _GOLDEN + base)
-    unit = (z >> np.uint64(11)).astype(m.float64) * (1.0 / (1 << 53))
-    out = (low + (high - low) * unit).reshape(shape)
-    if m is np:
-        return backend.asarray(out)
-    return out.astype(backend.dtype)  # pragma: no cover - GPU only
+        for start in range(0, size, chunk):
+            stop = min(start + chunk, size)
+            with backend.device if cupy else contextlib.nullcontext():
+                counter = m.arange(start, stop, dtype=m.uint64)
+            z = _mix64(counter * _GOLDEN + base)
+            unit = (z >> np.uint64(11)).astype(m.float64) * (1.0 / (1 << 53))
+            out[start:stop] = low + (high - low) * unit
+    out = out.reshape(shape)
+    return out if cupy else backend.asarray(out)
 
 
 class RowNoise:

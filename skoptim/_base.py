@@ -114,9 +114,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             rng = backend.rng(int(seed))
-            params = self._init_params(problem, backend, rng, init)
             state = TrainingState(
-                params=params,
+                # Held by the state only, so the engine may let them go.
+                params=self._init_params(problem, backend, rng, init),
                 optimizer_state=None,  # the engine creates it for its layout
                 schedule_state=schedule.init(),
                 clock=Clock(),

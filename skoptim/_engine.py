@@ -447,6 +447,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     # modified); gradients are gathered into a second one.
     flat = FlatParams(state.params, problem.penalized, xp)
     params = flat.views
+    if not copy_state:
+        state.params = params  # a fresh state: let its separate arrays go
     grad_buffer = xp.empty_like(flat.buffer)
     grad_views = flat.split(grad_buffer)
     if state.optimizer_state is None:
