@@ -345,7 +345,6 @@ class _Stepper:
     def __init__(self, problem, config, n, batch_rows, xp):
         self.problem, self.config, self.xp = problem, config, xp
         self.optimizer = optimizer = config.optimizer
-        self.penalized = list(problem.penalized)
         self.weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
         self.clip_norm = getattr(optimizer, "clip_norm", None)
         self.per_update = problem.curvature is not None
@@ -589,7 +588,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     return result
 
 
-def _device_batch_weights(sw, perm, starts, n, xp):  # pragma: no cover - GPU only
+def _device_batch_weights(sw, perm, starts, n, xp):
     """Per-batch weight sums for a device permutation: one transfer per epoch."""
     cumulative = xp.cumulative_sum(xp.take(sw, perm))
     ends = xp.asarray([min(s, n) - 1 for s in starts[1:]] + [n - 1], device=perm.device)

@@ -404,3 +404,20 @@ def test_flat_params_views_share_one_buffer(name, xp):
     views = flat.split(other)
     flat.fill(views, [xp.asarray(a) for a in arrays])
     assert_array_equal(np.asarray(other), expected)
+
+
+@pytest.mark.parametrize("name, xp", list(_namespaces()), ids=lambda v: v if
+                         isinstance(v, str) else "")
+def test_batch_weights_of_a_device_permutation(name, xp):
+    """The GPU path sums each batch's sample weights on the device (one
+    transfer per epoch); it must equal the host's per-batch sums."""
+    from skoptim._engine import _device_batch_weights
+
+    rng = np.random.default_rng(0)
+    n, B = 103, 10
+    sw = rng.uniform(0.1, 3.0, n)
+    perm = rng.permutation(n)
+    starts = list(range(0, n, B))
+    expected = np.add.reduceat(sw[perm], starts)
+    got = _device_batch_weights(xp.asarray(sw), xp.asarray(perm), starts, n, xp)
+    assert_allclose(got, expected, rtol=1e-12)
