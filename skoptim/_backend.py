@@ -208,12 +208,16 @@ def resolve_backend(X, *, device="auto", dtype=None):
         if is_numpy_namespace(xp):
             xp, dev = np, "cpu"
     if device == "cpu":
-        # CuPy input moves to the host; other namespaces keep their own CPU
-        # device (torch on the CPU, array_api_strict).
+        # CuPy input moves to NumPy on the host, PyTorch input to torch's CPU
+        # device; other namespaces keep theirs (array_api_strict's are all
+        # host memory).
         if "cupy" in xp.__name__:
             xp, dev = np, "cpu"
-    elif device.startswith("cuda") and "cupy" not in xp.__name__ and (
-            "torch" not in xp.__name__):
+        elif "torch" in xp.__name__:
+            dev = _torch_device("cpu")
+    elif device.startswith("cuda") and "torch" in xp.__name__:
+        dev = _torch_device(device)  # PyTorch input trains on torch's GPU
+    elif device.startswith("cuda") and "cupy" not in xp.__name__:
         cupy = _import_cupy()
         from array_api_compat import array_namespace
 
@@ -223,6 +227,13 @@ def resolve_backend(X, *, device="auto", dtype=None):
         dtype = getattr(X, "dtype", None)
     dtype = _floating_dtype(xp, dtype)
     return Backend(xp=xp, device=dev, dtype=dtype, is_numpy=is_numpy_namespace(xp))
+
+
+def _torch_device(name):
+    """``torch.device(name)``; torch is imported already (its tensor was given)."""
+    import torch
+
+    return torch.device(name)
 
 
 def _floating_dtype(xp, dtype):

@@ -204,28 +204,31 @@ class FlatParams:
                 view[...] = a
 
 
-def _take(a, idx):
-    """Rows ``idx`` of ``a`` (an index array, or a slice for unshuffled data)."""
+def _take(a, idx, xp=None):
+    """Rows ``idx`` of ``a`` (an index array, or a slice for unshuffled data);
+    ``xp`` is ``a``'s namespace when the caller knows it."""
     if a is None:
         return None
     if isinstance(idx, slice) or is_sparse(a) or isinstance(a, np.ndarray):
         return a[idx]
-    from array_api_compat import array_namespace
+    if xp is None:
+        from array_api_compat import array_namespace
 
-    return array_namespace(a).take(a, idx, axis=0)
+        xp = array_namespace(a)
+    return xp.take(a, idx, axis=0)
 
 
 class _Gather:
     """Rows of one training array per batch, into a reused buffer for NumPy."""
 
-    def __init__(self, a):
-        self.a = a
+    def __init__(self, a, xp):
+        self.a, self.xp = a, xp
         self.buf = None
 
     def __call__(self, idx):
         a = self.a
         if a is None or isinstance(idx, slice) or not isinstance(a, np.ndarray):
-            return _take(a, idx)
+            return _take(a, idx, self.xp)
         k = idx.shape[0]
         if self.buf is None or self.buf.shape[0] < k:
             self.buf = np.empty((k,) + a.shape[1:], dtype=a.dtype)
@@ -465,7 +468,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     keys_on_device = keys is not None and "cupy" in xp.__name__
     if keys_on_device:  # pragma: no cover - GPU only
         keys = xp.asarray(keys, device=backend.device)
-    take_X, take_y, take_sw = _Gather(X), _Gather(y), _Gather(sw)
+    take_X, take_y, take_sw = _Gather(X, xp), _Gather(y, xp), _Gather(sw, xp)
     schedule, penalty = config.schedule, config.penalty
     stepper = _Stepper(problem, config, n, {b - a for a, b in bounds}, xp)
     batch_weights_fixed = [float(b - a) for a, b in bounds]

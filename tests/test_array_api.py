@@ -167,3 +167,29 @@ def test_host_transfers_do_not_grow_with_the_number_of_batches(estimator, namesp
     assert counts[0] == counts[1], counts
     # ... and the count is a few per epoch, not zero because nothing was counted.
     assert 3 <= counts[0] <= 40, counts
+
+
+def test_device_parameter_moves_torch_input_between_torch_devices():
+    """device='cuda' with PyTorch input trains on torch's GPU (not CuPy), and
+    device='cpu' on torch's CPU; resolving needs no GPU."""
+    torch = pytest.importorskip("torch")
+    from skoptim._backend import resolve_backend
+
+    X = torch.zeros((3, 2))
+    with sklearn.config_context(array_api_dispatch=True):
+        assert resolve_backend(X, device="cuda:1").device == torch.device("cuda:1")
+        cpu = resolve_backend(X, device="cpu")
+        assert cpu.device == torch.device("cpu") and "torch" in cpu.xp.__name__
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_torch_fit_with_device_cpu_matches_numpy_fit():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), rng.integers(0, 3, 60)
+    kw = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    ref = MLPClassifierPlus(**kw).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = MLPClassifierPlus(device="cpu", **kw).fit(torch.asarray(X), torch.asarray(y))
+    assert isinstance(est.coefs_[0], torch.Tensor) and est.coefs_[0].device.type == "cpu"
+    np.testing.assert_allclose(est.coefs_[0].numpy(), ref.coefs_[0], rtol=1e-10)

@@ -5,6 +5,8 @@ GPU machine with ``python -m pytest tests/test_gpu.py``.
 """
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -159,7 +161,10 @@ def test_gpu_fit_is_reproducible_with_random_state(digits):
 
 
 @requires_gpu
-def test_move_to_numpy_then_pickle_loads_without_cupy_arrays(digits):
+def test_gpu_trained_model_pickled_after_move_to_loads_where_cupy_cannot_import(
+        digits, tmp_path):
+    """A model trained on the GPU, moved to NumPy and pickled, loads and
+    predicts in a fresh interpreter where importing CuPy fails."""
     import cupy
 
     X, y = digits
@@ -168,8 +173,17 @@ def test_move_to_numpy_then_pickle_loads_without_cupy_arrays(digits):
     expected = cupy.asnumpy(est.predict_proba(cupy.asarray(X)))
     blob = pickle.dumps(move_to(est, "numpy"))
     assert b"cupy" not in blob
-    loaded = pickle.loads(blob)
-    assert_allclose(loaded.predict_proba(X), expected, rtol=1e-10)
+    (tmp_path / "model.pkl").write_bytes(blob)
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import sys; sys.modules['cupy'] = None; sys.modules['cupyx'] = None\n"
+        "import pickle, numpy as np\n"
+        f"est = pickle.loads(open({str(tmp_path / 'model.pkl')!r}, 'rb').read())\n"
+        f"np.save({str(tmp_path / 'proba.npy')!r}, "
+        f"est.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_allclose(np.load(tmp_path / "proba.npy"), expected, rtol=1e-10)
 
 
 FUSED_OPTIMIZERS = [Momentum(), Momentum(nesterov=True), Adagrad(), RMSprop(),
@@ -235,3 +249,21 @@ def test_row_keys_on_gpu_equal_the_host_keys():
     keys = row_keys(cupy.asarray(X))
     assert isinstance(keys, cupy.ndarray)
     np.testing.assert_array_equal(cupy.asnumpy(keys), row_keys(X))
+
+
+@requires_gpu
+def test_device_cuda_moves_torch_cpu_input_to_torch_gpu(regression):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    import sklearn
+
+    X, y = regression
+    with sklearn.config_context(array_api_dispatch=True):
+        est = SGDRegressorPlus(device="cuda", random_state=0, max_iter=5, shuffle=False).fit(
+            torch.asarray(X), torch.asarray(y))
+        ref = SGDRegressorPlus(random_state=0, max_iter=5, shuffle=False).fit(
+            torch.asarray(X), torch.asarray(y))
+    # Trained on the GPU, exposed on the input's device (the CPU).
+    assert est.coef_.device.type == "cpu"
+    assert_allclose(est.coef_.numpy(), ref.coef_.numpy(), rtol=1e-9)
