@@ -424,17 +424,53 @@ def hash_uniform(seed, shape, low, high, backend, chunk=1 << 16):
     return out if cupy else backend.asarray(out)
 
 
+# splitmix64 on int64 arrays, for namespaces without (complete) uint64
+# arithmetic: the same bits as _mix64 on uint64 (two's complement addition,
+# multiplication and xor agree; right shifts are made logical by a mask).
+_M1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_M2 = 0x94D049BB133111EB - (1 << 64)
+_GOLDEN_I64 = int(_GOLDEN) - (1 << 64)
+
+
+def _shr(z, k):
+    """Logical right shift of int64 values."""
+    return (z >> k) & ((1 << (64 - k)) - 1)
+
+
+def _mix64_i64(z):
+    z = (z ^ _shr(z, 30)) * _M1
+    z = (z ^ _shr(z, 27)) * _M2
+    return z ^ _shr(z, 31)
+
+
+def _as_int64(value):
+    """A uint64 value as the int64 with the same bits (a Python int)."""
+    value = int(value)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def device_row_keys(X, backend):
+    """:func:`row_keys` as int64 (same bits) in the backend's namespace and
+    device, where :class:`RowNoise` hashes them (once per fit)."""
+    keys = row_keys(X)
+    if _is_cupy(keys):  # pragma: no cover - GPU only: hashed there already
+        return keys.view("int64")
+    keys = keys.view(np.int64)
+    return keys if backend.is_numpy else backend.xp.asarray(keys, device=backend.device)
+
+
 class RowNoise:
     """Dropout masks that are a hash of (row, epoch, seed, stream, column).
 
     Masks are independent across rows, columns, epochs and layers, and
     reproducible; a row with sample weight ``k`` gets the mask each of its
-    ``k`` copies would get, so weights stay equivalent to repetitions.
+    ``k`` copies would get, so weights stay equivalent to repetitions. The
+    hash runs in the backend's namespace on its device, from the rows' keys
+    (:func:`device_row_keys`), so every device draws the same masks.
     """
 
     def __init__(self, backend, keys, seed, epoch):
-        """``keys`` are the batch rows' :func:`row_keys` (NumPy, or CuPy to
-        draw the masks on the GPU)."""
+        """``keys`` are the batch rows' :func:`device_row_keys`."""
         self.backend = backend
         self.keys = keys
         with np.errstate(over="ignore"):
@@ -442,24 +478,19 @@ class RowNoise:
 
     def keep_mask(self, n_cols, keep_prob, stream=0):
         """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""
-        on_device = not isinstance(self.keys, np.ndarray)
-        with np.errstate(over="ignore"):
-            salt = _mix64(self.base + np.uint64(stream))
-            if on_device:  # pragma: no cover - GPU only: CuPy keys, hashed there
-                import cupy
-
-                with self.backend.device:  # computed there: no per-batch copy
-                    cols = cupy.arange(1, n_cols + 1, dtype=cupy.uint64) * _GOLDEN
-            else:
-                cols = np.arange(1, n_cols + 1, dtype=np.uint64) * _GOLDEN
-            z = _mix64(self.keys[:, None] + (cols ^ salt)[None, :])
-        keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
         b = self.backend
-        if on_device:  # pragma: no cover - GPU only
-            return b.xp.astype(keep, b.dtype) * (1.0 / keep_prob)
-        mask = keep.astype(np.float32 if b.dtype == b.xp.float32 else np.float64)
-        mask *= 1.0 / keep_prob
-        return mask if b.is_numpy else b.xp.asarray(mask, dtype=b.dtype, device=b.device)
+        xp = b.xp
+        with np.errstate(over="ignore"):
+            salt = _as_int64(_mix64(self.base + np.uint64(stream)))
+        cols = xp.arange(1, n_cols + 1, dtype=xp.int64, device=b.device)
+        cols = (cols * _GOLDEN_I64) ^ salt
+        z = _mix64_i64(xp.reshape(self.keys, (-1, 1)) + xp.reshape(cols, (1, -1)))
+        keep = _shr(z, 40) < int(keep_prob * (1 << 24))
+        if b.is_numpy:
+            mask = keep.astype(b.dtype)
+            mask *= 1.0 / keep_prob
+            return mask
+        return xp.astype(keep, b.dtype) * (1.0 / keep_prob)
 
 
 def move_to(estimator, target="numpy"):

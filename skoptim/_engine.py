@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from skoptim._backend import RowNoise, is_sparse, row_keys, to_numpy
+from skoptim._backend import RowNoise, device_row_keys, is_sparse, row_keys, to_numpy
 from skoptim.optim import Clock
 from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
 
@@ -463,11 +463,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     clock = replace(state.clock)
     clock.total_steps = clock.step + config.max_iter * len(starts)
     rng = backend.rng(state.rng_state)
-    keys = row_keys(X) if problem.uses_noise else None
-    # CuPy hashes dropout masks on the GPU: keep the row keys there.
-    keys_on_device = keys is not None and "cupy" in xp.__name__
-    if keys_on_device:  # pragma: no cover - GPU only
-        keys = xp.asarray(keys, device=backend.device)
+    # Dropout masks are hashed from the rows' keys where the data lives.
+    keys = device_row_keys(X, backend) if problem.uses_noise else None
     take_X, take_y, take_sw = _Gather(X, xp), _Gather(y, xp), _Gather(sw, xp)
     schedule, penalty = config.schedule, config.penalty
     stepper = _Stepper(problem, config, n, {b - a for a, b in bounds}, xp)
@@ -503,9 +500,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             for (s, e), bw in zip(bounds, batch_weights):
                 idx = dev_perm[s:e] if perm is not None else slice(s, e)
                 if keys is not None:
-                    batch_keys = keys[idx] if keys_on_device else keys[
-                        perm[s:e] if perm is not None else idx]
-                    noise = RowNoise(backend, batch_keys, state.noise_seed, clock.epoch)
+                    noise = RowNoise(backend, _take(keys, idx, xp), state.noise_seed,
+                                     clock.epoch)
                 batch_loss, grads = problem.loss_grad(
                     params, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
                     out=grad_views,

@@ -1,14 +1,25 @@
-"""The backend's device-side randomness: counter-based uniform draws and row
-keys, which CuPy computes on the GPU with the same integer arithmetic
-(tests/test_gpu.py compares the two devices)."""
+"""The backend's device-side randomness: counter-based uniform draws, row
+keys and dropout masks, computed where the data lives with the same integer
+arithmetic (tests/test_gpu.py compares the GPU with the host)."""
+
+import importlib.util
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from skoptim._backend import DeviceRNG, hash_uniform, resolve_backend, row_keys
+from skoptim._backend import (
+    DeviceRNG,
+    RowNoise,
+    device_row_keys,
+    hash_uniform,
+    resolve_backend,
+    row_keys,
+    to_numpy,
+)
 
 BACKEND = resolve_backend(np.zeros((1, 1)))
 BACKEND32 = resolve_backend(np.zeros((1, 1), dtype=np.float32))
@@ -65,3 +76,50 @@ def test_row_keys_identify_equal_rows_across_storage():
     assert_array_equal(row_keys(X, chunk_rows=7), keys)
     assert_array_equal(row_keys(X.astype(np.float32)), row_keys(
         X.astype(np.float32).astype(np.float64)))
+
+
+def _splitmix64_finaliser(z):
+    """Reference: Steele, Lea & Flood's splitmix64 output function on uint64."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _reference_mask(X, seed, epoch, stream, n_cols, keep_prob):
+    """The dropout mask computed on the host with uint64 arithmetic."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        base = _splitmix64_finaliser(np.uint64(seed) ^ (np.uint64(epoch + 1) * golden))
+        cols = (np.arange(1, n_cols + 1, dtype=np.uint64) * golden) ^ _splitmix64_finaliser(
+            base + np.uint64(stream))
+        z = _splitmix64_finaliser(row_keys(X)[:, None] + cols[None, :])
+    keep = (z >> np.uint64(40)) < np.uint64(int(keep_prob * (1 << 24)))
+    return keep / keep_prob
+
+
+def _namespaces():
+    yield "numpy", np.asarray
+    yield "array_api_strict", pytest.importorskip("array_api_strict").asarray
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        yield "torch", torch.asarray
+
+
+@pytest.mark.parametrize("name, asarray", list(_namespaces()),
+                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_masks_are_the_same_bits_in_every_namespace(name, asarray, dtype):
+    """Masks are hashed in the data's namespace with int64 arithmetic; they
+    equal the uint64 reference, so every device draws the same masks."""
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(dtype)
+    with sklearn.config_context(array_api_dispatch=True):
+        Xa = asarray(X)
+        backend = resolve_backend(Xa)
+        noise = RowNoise(backend, device_row_keys(Xa, backend), seed=2**62 + 7, epoch=3)
+        mask = noise.keep_mask(257, 0.7, stream=2)
+    mask = np.asarray(to_numpy(mask))
+    assert mask.dtype == dtype and mask.shape == (40, 257)
+    np.testing.assert_allclose(mask, _reference_mask(X, 2**62 + 7, 3, 2, 257, 0.7),
+                               rtol=1e-6)
+    assert abs(np.mean(mask > 0) - 0.7) < 0.02

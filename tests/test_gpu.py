@@ -267,3 +267,19 @@ def test_device_cuda_moves_torch_cpu_input_to_torch_gpu(regression):
     # Trained on the GPU, exposed on the input's device (the CPU).
     assert est.coef_.device.type == "cpu"
     assert_allclose(est.coef_.numpy(), ref.coef_.numpy(), rtol=1e-9)
+
+
+@requires_gpu
+def test_dropout_masks_on_gpu_equal_the_host_masks():
+    import cupy
+
+    from skoptim._backend import RowNoise, device_row_keys, resolve_backend
+
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    masks = []
+    for data in (X, cupy.asarray(X)):
+        backend = resolve_backend(data)
+        noise = RowNoise(backend, device_row_keys(data, backend), seed=11, epoch=2)
+        masks.append(noise.keep_mask(64, 0.8, stream=1))
+    assert isinstance(masks[1], cupy.ndarray)
+    np.testing.assert_array_equal(cupy.asnumpy(masks[1]), masks[0])
