@@ -291,16 +291,23 @@ def main_gpu(args):
         return
     X, y, X_test, y_test = make_mnist_like(args.n_train, args.n_test)
     X, X_test = X.astype(np.float32), X_test.astype(np.float32)
-    fit_skoptim(X[:2000], y[:2000], X_test, y_test, 1, args.batch_size, gpu=True)  # warm-up
-    results = {"skoptim MLPClassifierPlus (GPU)": fit_skoptim(
-        X, y, X_test, y_test, args.epochs, args.batch_size, gpu=True)}
+    log(f"data: {args.n_train:,} x 784 float32 on the device, 784-128-10 relu, Adam "
+        f"lr=1e-3, batch {args.batch_size}, {args.epochs} epochs; GPU contenders: best "
+        f"of {args.repeats} after a warm-up fit (kernel compilation); sklearn: one fit")
+    log("")
+
+    def best(func, **kw):
+        func(X[:2000], y[:2000], X_test, y_test, 1, args.batch_size, **kw)  # warm-up
+        runs = [func(X, y, X_test, y_test, args.epochs, args.batch_size, **kw)
+                for _ in range(max(1, args.repeats))]
+        return min(runs, key=lambda r: r["seconds"])
+
+    results = {"skoptim MLPClassifierPlus (GPU)": best(fit_skoptim, gpu=True)}
     if torch_available():
         import torch
 
         if torch.cuda.is_available():
-            fit_torch(X[:2000], y[:2000], X_test, y_test, 1, args.batch_size, gpu=True)
-            results["PyTorch loop (CUDA)"] = fit_torch(
-                X, y, X_test, y_test, args.epochs, args.batch_size, gpu=True)
+            results["PyTorch loop (CUDA)"] = best(fit_torch, gpu=True)
     results["sklearn MLPClassifier (CPU)"] = fit_sklearn(
         X, y, X_test, y_test, args.epochs, args.batch_size)
     ours = results["skoptim MLPClassifierPlus (GPU)"]
@@ -309,6 +316,16 @@ def main_gpu(args):
              f"{(r['seconds'] / r['epochs']) / ours_e:.2f}x"] for name, r in results.items()]
     log(format_table(["contender", "s/epoch", "test accuracy", "its time / skoptim's"],
                      rows))
+    log("")
+    log("## SPEC P3 check")
+    log("")
+    for name, target in (("PyTorch loop (CUDA)", 1.0), ("sklearn MLPClassifier (CPU)", 20.0)):
+        if name in results:
+            r = results[name]
+            ratio = (r["seconds"] / r["epochs"]) / ours_e
+            log(f"- {name} time / skoptim time = {ratio:.2f} (target >= {target:g}: "
+                f"{'MET' if ratio >= target else 'NOT MET'}); accuracy {r['accuracy']:.4f} "
+                f"vs skoptim {ours['accuracy']:.4f}")
     path = write_results(args.output or "bench_mlp_gpu.txt", log.text())
     print(f"\nwritten to {path}")
 
