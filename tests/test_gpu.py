@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits, make_regression
 from sklearn.preprocessing import StandardScaler
@@ -55,6 +56,15 @@ def test_estimator_checks_with_device_cuda(estimator, check):
 def regression():
     X, y = make_regression(2000, 20, noise=5.0, random_state=0)
     return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture
+def torch_cuda():
+    """PyTorch, where it can use a CUDA device."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    return torch
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +143,8 @@ def test_device_cpu_moves_cupy_input_to_the_host(regression):
 
 
 @requires_gpu
-def test_torch_cuda_input_with_array_api_dispatch(regression):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("torch without CUDA")
-    import sklearn
-
+def test_torch_cuda_input_with_array_api_dispatch(regression, torch_cuda):
+    torch = torch_cuda
     X, y = regression
     Xt = torch.asarray(X, device="cuda")
     yt = torch.asarray(y, device="cuda")
@@ -252,12 +258,8 @@ def test_row_keys_on_gpu_equal_the_host_keys():
 
 
 @requires_gpu
-def test_device_cuda_moves_torch_cpu_input_to_torch_gpu(regression):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("torch without CUDA")
-    import sklearn
-
+def test_device_cuda_moves_torch_cpu_input_to_torch_gpu(regression, torch_cuda):
+    torch = torch_cuda
     X, y = regression
     with sklearn.config_context(array_api_dispatch=True):
         est = SGDRegressorPlus(device="cuda", random_state=0, max_iter=5, shuffle=False).fit(
