@@ -10,6 +10,7 @@ array-API functions on ``backend.xp``.
 
 import contextlib
 import importlib
+import importlib.util
 import math
 import re
 from dataclasses import dataclass
@@ -112,6 +113,19 @@ def _import_cupy():
             "device='cuda' needs CuPy, which is not installed. Install the GPU "
             f"extra: {GPU_INSTALL_HINT}"
         ) from exc
+
+
+def cuda_available():
+    """Whether CuPy is installed and finds a CUDA device (CuPy is imported
+    only when it is installed)."""
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # CuPy without a driver or a device
+        return False
 
 
 def check_device(device):

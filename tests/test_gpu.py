@@ -18,20 +18,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skoptim import MLPClassifierPlus, SGDRegressorPlus, move_to
+from skoptim._backend import cuda_available
 from skoptim.optim import Adagrad, Adam, Lion, Momentum, Nadam, RMSprop
 
 
-def _cuda_available():
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # ImportError, or a CuPy without a driver
-        return False
-
-
 pytestmark = pytest.mark.gpu
-requires_gpu = pytest.mark.skipif(not _cuda_available(), reason="needs CuPy and a CUDA GPU")
+requires_gpu = pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA GPU")
 
 GPU_ESTIMATORS = [
     SGDRegressorPlus(device="cuda"),
