@@ -473,7 +473,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
     result = FitResult(state=None, params=None, n_iter=0)
     best_params = None
-    reference_loss = None
+    reference_loss = first_batch = None
     t_start = time.perf_counter()
 
     errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -508,9 +508,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 )
                 flat.fill(grad_views, grads)
                 loss_sum = loss_sum + batch_loss
-                if reference_loss is None:
-                    # The loss at the starting weights (one sync per call).
-                    reference_loss = max(float(batch_loss) / bw, 1.0)
+                if first_batch is None:
+                    first_batch = (batch_loss, bw)  # read with the epoch's loss
                 opt_state = stepper(flat, grad_buffer, opt_state, sched_state, clock,
                                     rows=e - s, weight=bw)
                 clock.step += 1
@@ -522,6 +521,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             # One host synchronisation per epoch: the loss and the checks.
             exposed = flat.split(average) if average is not None else params
             loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed, xp=xp)
+            if reference_loss is None:  # the mean loss at the starting weights
+                reference_loss = max(float(first_batch[0]) / first_batch[1], 1.0)
             clock.epoch += 1
             result.n_iter += 1
             _check_divergence(loss, reference_loss, clock.epoch, config)
