@@ -547,25 +547,29 @@ def move_to(estimator, target="numpy"):
         backend = Backend(xp=xp, device=None, dtype=xp.float64,
                           is_numpy=is_numpy_namespace(xp))
 
-    def convert(value):
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(convert(v) for v in value)
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
-            from dataclasses import fields, replace
-
-            return replace(value, **{f.name: convert(getattr(value, f.name))
-                                     for f in fields(value) if f.init})
-        if hasattr(value, "shape") and hasattr(value, "dtype") and not sp.issparse(value):
-            if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
-                return value  # labels and indices stay on the host
-            return backend.move(value)
-        return value
-
     for name, value in list(vars(estimator).items()):
         if name.endswith("_") and not name.startswith("__") or name == "_training_state":
-            setattr(estimator, name, convert(value))
+            setattr(estimator, name, move_tree(value, backend))
     return estimator
+
+
+def move_tree(value, backend):
+    """``value`` with the floating arrays inside it (also in lists, tuples,
+    dicts and dataclasses such as the training state) moved to ``backend``;
+    integer NumPy arrays (labels, indices) stay on the host."""
+    if isinstance(value, list):
+        return [move_tree(v, backend) for v in value]
+    if isinstance(value, tuple):
+        return tuple(move_tree(v, backend) for v in value)
+    if isinstance(value, dict):
+        return {k: move_tree(v, backend) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        from dataclasses import fields, replace
+
+        return replace(value, **{f.name: move_tree(getattr(value, f.name), backend)
+                                 for f in fields(value) if f.init})
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not sp.issparse(value):
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+            return value
+        return backend.move(value)
+    return value

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 
-from skoptim._backend import is_sparse, resolve_backend, to_numpy
+from skoptim._backend import is_sparse, move_tree, resolve_backend, to_numpy
 from skoptim._engine import (
     TrainConfig,
     TrainingState,
@@ -106,7 +106,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         optimizer = self._resolve_optimizer()
         schedule = self._resolve_schedule(problem)
         if continuing:
-            state = self._training_state
+            # The state lives with the fitted attributes; train where asked.
+            state = move_tree(self._training_state, backend)
             if optimizer is not None and type(optimizer) is not type(self.solver_):
                 # A warm start with another optimizer keeps the weights and
                 # the schedule; the engine creates the new optimizer's state.
@@ -156,16 +157,20 @@ class EngineEstimatorMixin(CallbackSupportMixin):
                            state=state, backend=backend, callback_ctx=ctx, estimator=self,
                            callback_y=y_cb, copy_state=continuing)
         attributes = problem.fitted_attributes(result.params)
-        if output.xp is not backend.xp:
-            attributes = {name: [output.move(v) for v in value] if isinstance(value, list)
-                          else output.move(value) for name, value in attributes.items()}
+        training_state = result.state
+        if output != backend:
+            # Everything the estimator keeps lives where its fit input lives,
+            # the training state included (a device='cuda' fit of NumPy data
+            # pickles without CuPy arrays).
+            attributes = move_tree(attributes, output)
+            training_state = move_tree(training_state, output)
         ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
                                  reconstruction_attributes=attributes)
         # Commit: the only place where a fit changes the estimator.
         self.solver_ = optimizer
         self.learning_rate_ = schedule
         self.batch_size_ = config.batch_size
-        self._training_state = result.state
+        self._training_state = training_state
         for name, value in attributes.items():
             setattr(self, name, value)
         self._commit(result, continuing=continuing, incremental=incremental)

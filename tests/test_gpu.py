@@ -277,3 +277,24 @@ def test_dropout_masks_on_gpu_equal_the_host_masks():
         masks.append(noise.keep_mask(64, 0.8, stream=1))
     assert isinstance(masks[1], cupy.ndarray)
     np.testing.assert_array_equal(cupy.asnumpy(masks[1]), masks[0])
+
+
+@requires_gpu
+def test_device_cuda_fit_of_numpy_data_keeps_nothing_on_the_gpu(digits):
+    """With NumPy input, the attributes and the training state come back to
+    the host (the model pickles without CuPy), and partial_fit carries the
+    state to the GPU and back."""
+    X, y = digits
+    est = MLPClassifierPlus(device="cuda", hidden_layer_sizes=(16,), max_iter=3,
+                            random_state=0).fit(X, y)
+    assert b"cupy" not in pickle.dumps(est)
+    ref = MLPClassifierPlus(hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+                            shuffle=False)
+    gpu = MLPClassifierPlus(device="cuda", hidden_layer_sizes=(16,), max_iter=3,
+                            random_state=0, shuffle=False)
+    for _ in range(3):
+        ref.partial_fit(X, y, classes=np.unique(y))
+        gpu.partial_fit(X, y, classes=np.unique(y))
+    assert b"cupy" not in pickle.dumps(gpu)
+    for a, b in zip(gpu.coefs_, ref.coefs_):
+        assert_allclose(a, b, rtol=1e-8, atol=1e-10)
