@@ -21,6 +21,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skoptim import MLPClassifierPlus, SGDRegressorPlus, move_to
+from skoptim._backend import to_numpy
 from skoptim.optim import Adam
 
 xp_strict = pytest.importorskip("array_api_strict")
@@ -193,3 +194,27 @@ def test_torch_fit_with_device_cpu_matches_numpy_fit():
         est = MLPClassifierPlus(device="cpu", **kw).fit(torch.asarray(X), torch.asarray(y))
     assert isinstance(est.coefs_[0], torch.Tensor) and est.coefs_[0].device.type == "cpu"
     np.testing.assert_allclose(est.coefs_[0].numpy(), ref.coefs_[0], rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", [SGDRegressorPlus(max_iter=5, random_state=0),
+                                       MLPClassifierPlus(hidden_layer_sizes=(6,),
+                                                         max_iter=5, random_state=0)],
+                         ids=lambda e: type(e).__name__)
+def test_pipeline_with_scaler_stays_in_the_namespace(estimator):
+    """SPEC section 3: Pipeline(StandardScaler(), estimator) keeps the data in
+    its namespace end to end (array_api_strict here, CuPy in test_gpu.py)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4)) * 10 + 3
+    y = X @ np.arange(1.0, 5.0) if isinstance(estimator, SGDRegressorPlus) else (
+        X[:, 0] > 3).astype(np.int64)
+    with sklearn.config_context(array_api_dispatch=True):
+        pipe = make_pipeline(StandardScaler(), clone(estimator))
+        pipe.fit(xp_strict.asarray(X), xp_strict.asarray(y))
+        pred = pipe.predict(xp_strict.asarray(X))
+        ref = make_pipeline(StandardScaler(), clone(estimator)).fit(X, y).predict(X)
+    assert type(pred).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(to_numpy(pred), dtype=float), ref, rtol=1e-8)

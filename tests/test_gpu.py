@@ -298,3 +298,17 @@ def test_device_cuda_fit_of_numpy_data_keeps_nothing_on_the_gpu(digits):
     assert b"cupy" not in pickle.dumps(gpu)
     for a, b in zip(gpu.coefs_, ref.coefs_):
         assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+@requires_gpu
+@pytest.mark.parametrize("Estimator", [SGDRegressorPlus, MLPClassifierPlus])
+def test_pipeline_with_scaler_stays_on_the_gpu(Estimator, regression, digits):
+    import cupy
+    from sklearn.pipeline import make_pipeline
+
+    X, y = regression if Estimator is SGDRegressorPlus else digits
+    with sklearn.config_context(array_api_dispatch=True):
+        pipe = make_pipeline(StandardScaler(), Estimator(max_iter=5, random_state=0))
+        pipe.fit(cupy.asarray(X), cupy.asarray(y))
+        pred = pipe.predict(cupy.asarray(X))
+    assert isinstance(pred, cupy.ndarray)
