@@ -434,101 +434,37 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
         Train on a copy of ``state`` (True, for a state that a fitted
         estimator holds); False lets a freshly made state be trained in place.
     """
-    xp = backend.xp
-    X, y, sw, sw_host = data
+    X, y, sw, _ = data
     y_cb = y if callback_y is None else callback_y
     metadata = None if sw is None else {"sample_weight": sw}
-    n = X.shape[0]
-    B = max(1, min(config.batch_size, n))
-    starts = list(range(0, n, B))
-    # (start, stop) of each batch; stops stay in bounds (the array API leaves
-    # out-of-bounds slices unspecified).
-    bounds = [(s, min(s + B, n)) for s in starts]
-    own = (lambda tree: copy_tree(tree, xp)) if copy_state else (lambda tree: tree)
-    # Every parameter lives in one buffer (a copy: the state is never
-    # modified); gradients are gathered into a second one.
-    flat = FlatParams(state.params, problem.penalized, xp)
-    params = flat.views
-    if not copy_state:
-        state.params = params  # a fresh state: let its separate arrays go
-    grad_buffer = xp.empty_like(flat.buffer)
-    grad_views = flat.split(grad_buffer)
-    if state.optimizer_state is None:
-        opt_state = config.optimizer.init([flat.buffer], xp=xp)
-    else:
-        opt_state = own(state.optimizer_state)
-    sched_state = copy_tree(state.schedule_state, xp)
-    average = None if state.average is None else flat.pack(state.average)
-    average_count = state.average_count
-    clock = replace(state.clock)
-    clock.total_steps = clock.step + config.max_iter * len(starts)
-    rng = backend.rng(state.rng_state)
-    # Dropout masks are hashed from the rows' keys where the data lives.
-    keys = device_row_keys(X, backend) if problem.uses_noise else None
-    take_X, take_y, take_sw = _Gather(X, xp), _Gather(y, xp), _Gather(sw, xp)
+    run = _Batches(problem, data, config, state, backend, copy_state=copy_state)
     schedule, penalty = config.schedule, config.penalty
-    stepper = _Stepper(problem, config, n, {b - a for a, b in bounds}, xp)
-    batch_weights_fixed = [float(b - a) for a, b in bounds]
-
+    sched_state = copy_tree(state.schedule_state, backend.xp)
     stall = _Stall(config.tol, config.n_iter_no_change + config.extra_patience)
     result = FitResult(state=None, params=None, n_iter=0)
-    best_params = None
-    reference_loss = first_batch = None
+    best_params = reference_loss = None
     t_start = time.perf_counter()
 
-    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-    with errstate:
-        for epoch in range(config.max_iter):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(config.max_iter):
             epoch_ctx = None
             if callback_ctx is not None:
                 epoch_ctx = callback_ctx.subcontext(task_name="epoch")
                 epoch_ctx.call_on_fit_task_begin(estimator=estimator, X=X, y=y_cb,
                                                  metadata=metadata)
-            perm = rng.permutation(n) if config.shuffle else None
-            dev_perm = perm
-            if isinstance(perm, np.ndarray) and not backend.is_numpy:
-                dev_perm = xp.asarray(perm, device=backend.device)
-            noise = None
-            if sw_host is None:
-                batch_weights = batch_weights_fixed
-            elif perm is None or isinstance(perm, np.ndarray):
-                w_sorted = sw_host[perm] if perm is not None else sw_host
-                batch_weights = np.add.reduceat(w_sorted, starts).tolist()
-            else:  # pragma: no cover - GPU only: a permutation drawn on the device
-                batch_weights = _device_batch_weights(sw, perm, starts, n, xp)
-            loss_sum = 0.0
-            for (s, e), bw in zip(bounds, batch_weights):
-                idx = dev_perm[s:e] if perm is not None else slice(s, e)
-                if keys is not None:
-                    noise = RowNoise(backend, _take(keys, idx, xp), state.noise_seed,
-                                     clock.epoch)
-                batch_loss, grads = problem.loss_grad(
-                    params, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
-                    out=grad_views,
-                )
-                flat.fill(grad_views, grads)
-                loss_sum = loss_sum + batch_loss
-                if first_batch is None:
-                    first_batch = (batch_loss, bw)  # read with the epoch's loss
-                opt_state = stepper(flat, grad_buffer, opt_state, sched_state, clock,
-                                    rows=e - s, weight=bw)
-                clock.step += 1
-                clock.n_samples_seen += bw
-                if config.average_start and clock.n_samples_seen >= config.average_start:
-                    average, average_count = _update_average(
-                        average, average_count, flat.buffer, xp
-                    )
+            loss_sum, batch_weights = run.epoch(sched_state)
             # One host synchronisation per epoch: the loss and the checks.
-            exposed = flat.split(average) if average is not None else params
-            loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed, xp=xp)
+            exposed = run.exposed()
+            loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed,
+                               xp=backend.xp)
             if reference_loss is None:  # the mean loss at the starting weights
-                reference_loss = max(float(first_batch[0]) / first_batch[1], 1.0)
-            clock.epoch += 1
+                first_loss, first_weight = run.first_batch
+                reference_loss = max(float(first_loss) / first_weight, 1.0)
             result.n_iter += 1
-            _check_divergence(loss, reference_loss, clock.epoch, config)
+            _check_divergence(loss, reference_loss, run.clock.epoch, config)
             result.loss_curve.append(loss)
-            stall_metric = loss
-            score = None
+            result.best_loss = min(result.best_loss, loss)
+            stall_metric, score = loss, None
             if validation is not None:
                 score = problem.score(exposed, *validation)
                 result.validation_scores.append(score)
@@ -537,23 +473,22 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                 # trained longer.
                 if score >= result.best_validation_score:
                     result.best_validation_score = score
-                    best_params = copy_tree(exposed, xp)
-            result.best_loss = min(result.best_loss, loss)
+                    best_params = copy_tree(exposed, backend.xp)
             sched_state = schedule.update(sched_state, stall_metric)
             if config.verbose:
-                _print_epoch(clock.epoch, loss, score, stepper.last_rate,
+                _print_epoch(run.clock.epoch, loss, score, run.stepper.last_rate,
                              time.perf_counter() - t_start)
             stop = False
             if epoch_ctx is not None:
                 stop = epoch_ctx.call_on_fit_task_end(
                     estimator=estimator, X=X, y=y_cb, metadata=metadata,
                     reconstruction_attributes=lambda: problem.fitted_attributes(
-                        copy_tree(exposed, xp)
+                        copy_tree(exposed, backend.xp)
                     ) | {"n_iter_": result.n_iter},
                 )
             if config.check_convergence:
                 sched_state, result.converged = stall.step(
-                    stall_metric, schedule, sched_state, config, clock.epoch)
+                    stall_metric, schedule, sched_state, config, run.clock.epoch)
             if stop or result.converged:
                 break
 
@@ -568,24 +503,119 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             "convergence. Consider increasing max_iter to improve the fit.",
             ConvergenceWarning,
         )
-    clock.total_steps = None
-    result.state = TrainingState(
-        params=params,
-        optimizer_state=opt_state,
-        schedule_state=sched_state,
-        clock=clock,
-        rng_state=rng.state(),
-        average=None if average is None else flat.split(average),
-        average_count=average_count,
-        noise_seed=state.noise_seed,
-    )
+    result.state = run.training_state(sched_state)
     if validation is not None and best_params is not None:
         result.params = best_params
     else:
-        result.params = flat.split(average) if average is not None else params
+        result.params = run.exposed()
     if validation is None:
         result.best_validation_score = None
     return result
+
+
+class _Batches:
+    """The mini-batch passes of one :func:`train` call: batch order and
+    weights, gathering, dropout noise, gradients into the parameter buffer,
+    optimizer steps and the running average, on copies of ``state``."""
+
+    def __init__(self, problem, data, config, state, backend, *, copy_state):
+        xp = self.xp = backend.xp
+        self.problem, self.config, self.backend, self.state = problem, config, backend, state
+        X, y, self.sw, self.sw_host = data
+        n = self.n = X.shape[0]
+        B = max(1, min(config.batch_size, n))
+        self.starts = list(range(0, n, B))
+        # (start, stop) of each batch; stops stay in bounds (the array API
+        # leaves out-of-bounds slices unspecified).
+        self.bounds = [(s, min(s + B, n)) for s in self.starts]
+        self.fixed_weights = [float(b - a) for a, b in self.bounds]
+        # Every parameter lives in one buffer (a copy: the state is never
+        # modified); gradients are gathered into a second one.
+        self.flat = flat = FlatParams(state.params, problem.penalized, xp)
+        if not copy_state:
+            state.params = flat.views  # a fresh state: let its separate arrays go
+        self.grads = xp.empty_like(flat.buffer)
+        self.grad_views = flat.split(self.grads)
+        if state.optimizer_state is None:
+            self.opt_state = config.optimizer.init([flat.buffer], xp=xp)
+        else:
+            own = copy_tree if copy_state else (lambda tree, xp: tree)
+            self.opt_state = own(state.optimizer_state, xp)
+        self.average = None if state.average is None else flat.pack(state.average)
+        self.average_count = state.average_count
+        self.clock = replace(state.clock)
+        self.clock.total_steps = self.clock.step + config.max_iter * len(self.starts)
+        self.rng = backend.rng(state.rng_state)
+        # Dropout masks are hashed from the rows' keys where the data lives.
+        self.keys = device_row_keys(X, backend) if problem.uses_noise else None
+        self.take = [_Gather(a, xp) for a in (X, y, self.sw)]
+        self.stepper = _Stepper(problem, config, n, {b - a for a, b in self.bounds}, xp)
+        self.first_batch = None  # (loss, weight) of the call's first batch
+
+    def _order(self):
+        """This epoch's permutation (None: data order), its copy on the device,
+        and the batches' weights (Python floats)."""
+        backend, xp, sw_host = self.backend, self.xp, self.sw_host
+        perm = self.rng.permutation(self.n) if self.config.shuffle else None
+        dev_perm = perm
+        if isinstance(perm, np.ndarray) and not backend.is_numpy:
+            dev_perm = xp.asarray(perm, device=backend.device)
+        if sw_host is None:
+            weights = self.fixed_weights
+        elif perm is None or isinstance(perm, np.ndarray):
+            w_sorted = sw_host[perm] if perm is not None else sw_host
+            weights = np.add.reduceat(w_sorted, self.starts).tolist()
+        else:  # pragma: no cover - GPU only: a permutation drawn on the device
+            weights = _device_batch_weights(self.sw, perm, self.starts, self.n, xp)
+        return perm, dev_perm, weights
+
+    def epoch(self, sched_state):
+        """One pass over the data; ``(loss_sum, batch_weights)``, the loss sum
+        a device array (no host synchronisation here)."""
+        xp, flat, clock, config = self.xp, self.flat, self.clock, self.config
+        take_X, take_y, take_sw = self.take
+        perm, dev_perm, weights = self._order()
+        noise, loss_sum = None, 0.0
+        for (s, e), bw in zip(self.bounds, weights):
+            idx = dev_perm[s:e] if perm is not None else slice(s, e)
+            if self.keys is not None:
+                noise = RowNoise(self.backend, _take(self.keys, idx, xp),
+                                 self.state.noise_seed, clock.epoch)
+            batch_loss, grads = self.problem.loss_grad(
+                flat.views, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
+                out=self.grad_views,
+            )
+            flat.fill(self.grad_views, grads)
+            loss_sum = loss_sum + batch_loss
+            if self.first_batch is None:
+                self.first_batch = (batch_loss, bw)
+            self.opt_state = self.stepper(flat, self.grads, self.opt_state, sched_state,
+                                          clock, rows=e - s, weight=bw)
+            clock.step += 1
+            clock.n_samples_seen += bw
+            if config.average_start and clock.n_samples_seen >= config.average_start:
+                self.average, self.average_count = _update_average(
+                    self.average, self.average_count, flat.buffer, xp)
+        clock.epoch += 1
+        return loss_sum, weights
+
+    def exposed(self):
+        """The parameters a fitted model shows: averaged, or the current ones."""
+        return self.flat.split(self.average) if self.average is not None else self.flat.views
+
+    def training_state(self, sched_state):
+        """What the next ``partial_fit`` or warm start continues from."""
+        clock = replace(self.clock, total_steps=None)
+        return TrainingState(
+            params=self.flat.views,
+            optimizer_state=self.opt_state,
+            schedule_state=sched_state,
+            clock=clock,
+            rng_state=self.rng.state(),
+            average=None if self.average is None else self.flat.split(self.average),
+            average_count=self.average_count,
+            noise_seed=self.state.noise_seed,
+        )
 
 
 def _device_batch_weights(sw, perm, starts, n, xp):
