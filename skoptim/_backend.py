@@ -553,23 +553,31 @@ def move_to(estimator, target="numpy"):
     return estimator
 
 
-def move_tree(value, backend):
-    """``value`` with the floating arrays inside it (also in lists, tuples,
-    dicts and dataclasses such as the training state) moved to ``backend``;
-    integer NumPy arrays (labels, indices) stay on the host."""
+def map_arrays(value, func):
+    """``value`` with ``func`` applied to every array inside it, through
+    lists, tuples, dicts and dataclasses (such as the training state)."""
     if isinstance(value, list):
-        return [move_tree(v, backend) for v in value]
+        return [map_arrays(v, func) for v in value]
     if isinstance(value, tuple):
-        return tuple(move_tree(v, backend) for v in value)
+        return tuple(map_arrays(v, func) for v in value)
     if isinstance(value, dict):
-        return {k: move_tree(v, backend) for k, v in value.items()}
+        return {k: map_arrays(v, func) for k, v in value.items()}
     if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
         from dataclasses import fields, replace
 
-        return replace(value, **{f.name: move_tree(getattr(value, f.name), backend)
+        return replace(value, **{f.name: map_arrays(getattr(value, f.name), func)
                                  for f in fields(value) if f.init})
-    if hasattr(value, "shape") and hasattr(value, "dtype") and not sp.issparse(value):
-        if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
-            return value
-        return backend.move(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return func(value)
     return value
+
+
+def move_tree(value, backend):
+    """``value`` with the floating arrays inside it moved to ``backend``;
+    sparse matrices and integer NumPy arrays (labels, indices) stay as they are."""
+    def move(a):
+        if sp.issparse(a) or (isinstance(a, np.ndarray) and a.dtype.kind not in "fc"):
+            return a
+        return backend.move(a)
+
+    return map_arrays(value, move)

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from skoptim._backend import RowNoise, device_row_keys, is_sparse, row_keys, to_numpy
+from skoptim._backend import (
+    RowNoise,
+    device_row_keys,
+    is_sparse,
+    map_arrays,
+    row_keys,
+    to_numpy,
+)
 from skoptim.optim import Clock
 from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
 
@@ -135,16 +142,8 @@ class Problem:
 
 
 def copy_tree(obj, xp):
-    """Copy arrays inside nested lists, tuples and dicts."""
-    if isinstance(obj, list):
-        return [copy_tree(o, xp) for o in obj]
-    if isinstance(obj, tuple):
-        return tuple(copy_tree(o, xp) for o in obj)
-    if isinstance(obj, dict):
-        return {k: copy_tree(v, xp) for k, v in obj.items()}
-    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
-        return xp.asarray(obj, copy=True)
-    return obj
+    """Copy the arrays inside nested lists, tuples, dicts and dataclasses."""
+    return map_arrays(obj, lambda a: xp.asarray(a, copy=True))
 
 
 class FlatParams:
