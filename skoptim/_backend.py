@@ -182,7 +182,10 @@ def run_fused(rule, g, states, scalars):
             ", ".join(f"T {name}" for name in rule.states + ("step",)),
             rule.body, f"skoptim_{rule.name}", preamble=_SIGN_PREAMBLE)
     step = cupy.empty_like(g)  # pragma: no cover - GPU only
-    kernel(g, *(scalars[name] for name in rule.scalars), *states, step)  # pragma: no cover
+    # Scalars as NumPy scalars of the arrays' dtype: they bind ``T`` exactly
+    # as the arrays do (no reliance on how Python floats are typed).
+    typed = (g.dtype.type(scalars[name]) for name in rule.scalars)  # pragma: no cover
+    kernel(g, *typed, *states, step)  # pragma: no cover - GPU only
     return step  # pragma: no cover - GPU only
 
 
