@@ -92,9 +92,12 @@ def test_cuda_mlp_matches_cpu_mlp(digits, solver):
               dropout=0.2, solver=solver)
     cpu = MLPClassifierPlus(**kw).fit(X, y)
     gpu = MLPClassifierPlus(device="cuda", **kw).fit(X, y)
+    # cuBLAS and OpenBLAS sum in other orders, and adaptive optimizers scale
+    # small gradients up: agreement to 1e-6, where a wrong kernel or mask
+    # would differ at 1e-2 or more.
     for a, b in zip(cpu.coefs_, gpu.coefs_):
-        assert_allclose(b, a, rtol=1e-8, atol=1e-10)
-    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-8, atol=1e-10)
+        assert_allclose(b, a, rtol=1e-6, atol=1e-8)
+    assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-6, atol=1e-8)
 
 
 @requires_gpu
