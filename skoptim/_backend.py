@@ -45,6 +45,11 @@ class Backend:
     dtype: object
     is_numpy: bool
 
+    @property
+    def is_cupy(self):
+        """True when ``xp`` is CuPy's namespace (the GPU fast paths)."""
+        return "cupy" in self.xp.__name__
+
     def asarray(self, a, dtype=None):
         """Move ``a`` into this backend (no copy when already there)."""
         if sp.issparse(a):
@@ -59,7 +64,7 @@ class Backend:
             return X
         if self.is_numpy:
             return to_numpy(X)
-        if "cupy" in self.xp.__name__:
+        if self.is_cupy:
             if sp.issparse(X):
                 import cupyx.scipy.sparse as cusp
 
@@ -338,7 +343,7 @@ class DeviceRNG:
         (from a seed of the host stream, so the stream and its saved state
         stay the reproducible source), else a host index array, int32 where
         it fits (half the memory of NumPy's default int64)."""
-        if "cupy" in self.backend.xp.__name__:  # pragma: no cover - GPU only
+        if self.backend.is_cupy:  # pragma: no cover - GPU only
             import cupy
 
             with self.backend.device:
@@ -418,27 +423,24 @@ def hash_uniform(seed, shape, low, high, backend, chunk=1 << 16):
     of ``chunk`` values (no full-size temporaries); other namespaces get the
     NumPy draws moved to their device.
     """
-    cupy = "cupy" in backend.xp.__name__
-    m = importlib.import_module("cupy") if cupy else np
+    m = importlib.import_module("cupy") if backend.is_cupy else np
     size = math.prod(shape)
-    base = _mix64(np.uint64(seed) ^ _GOLDEN)
-    if cupy:  # pragma: no cover - GPU only
-        with backend.device:
-            out = m.empty(size, dtype=backend.dtype)
-            chunk = max(size, 1)  # one pass: the GPU has no use for chunks
+    if backend.is_cupy:  # pragma: no cover - GPU only
+        where, dtype = backend.device, backend.dtype
+        chunk = max(size, 1)  # one pass: the GPU has no use for chunks
     else:
-        out = np.empty(size, dtype=np.float32 if backend.dtype == backend.xp.float32
-                       else np.float64)
-    with np.errstate(over="ignore"):
+        where = contextlib.nullcontext()
+        dtype = np.float32 if backend.dtype == backend.xp.float32 else np.float64
+    base = _mix64(np.uint64(seed) ^ _GOLDEN)
+    with where:
+        out = m.empty(size, dtype=dtype)
         for start in range(0, size, chunk):
-            stop = min(start + chunk, size)
-            with backend.device if cupy else contextlib.nullcontext():
-                counter = m.arange(start, stop, dtype=m.uint64)
+            counter = m.arange(start, min(start + chunk, size), dtype=m.uint64)
             z = _mix64(counter * _GOLDEN + base)
             unit = (z >> np.uint64(11)).astype(m.float64) * (1.0 / (1 << 53))
-            out[start:stop] = low + (high - low) * unit
+            out[start:start + unit.shape[0]] = low + (high - low) * unit
     out = out.reshape(shape)
-    return out if cupy else backend.asarray(out)
+    return out if backend.is_cupy else backend.asarray(out)
 
 
 # splitmix64 on int64 arrays, for namespaces without (complete) uint64
