@@ -9,6 +9,7 @@ array-API functions on ``backend.xp``.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
+import copy
 import importlib
 import importlib.util
 import math
@@ -494,6 +495,12 @@ class RowNoise:
         self.keys = keys
         with np.errstate(over="ignore"):
             self.base = _mix64(np.uint64(seed) ^ (np.uint64(epoch + 1) * _GOLDEN))
+
+    def for_rows(self, keys):
+        """The same epoch's noise for other rows (no re-hashing of the seed)."""
+        noise = copy.copy(self)
+        noise.keys = keys
+        return noise
 
     def keep_mask(self, n_cols, keep_prob, stream=0):
         """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""

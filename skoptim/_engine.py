@@ -166,8 +166,8 @@ class FlatParams:
 
     def __init__(self, arrays, penalized, xp):
         self.xp = xp
-        self.penalized = list(penalized)
-        order = self.penalized + [i for i in range(len(arrays)) if i not in penalized]
+        penalized = list(penalized)
+        order = penalized + [i for i in range(len(arrays)) if i not in penalized]
         self.shapes = [tuple(a.shape) for a in arrays]
         self.slots = []  # (array index, start, stop) in buffer order
         start = 0
@@ -175,7 +175,7 @@ class FlatParams:
             stop = start + math.prod(self.shapes[i])
             self.slots.append((i, start, stop))
             start = stop
-        self.n_head = sum(b - a for i, a, b in self.slots[:len(self.penalized)])
+        self.n_head = sum(b - a for i, a, b in self.slots[:len(penalized)])
         self.buffer = self.pack(arrays)
         self.views = self.split(self.buffer)
 
@@ -574,12 +574,14 @@ class _Batches:
         xp, flat, clock, config = self.xp, self.flat, self.clock, self.config
         take_X, take_y, take_sw = self.take
         perm, dev_perm, weights = self._order()
-        noise, loss_sum = None, 0.0
+        noise = epoch_noise = None
+        if self.keys is not None:
+            epoch_noise = RowNoise(self.backend, None, self.state.noise_seed, clock.epoch)
+        loss_sum = 0.0
         for (s, e), bw in zip(self.bounds, weights):
             idx = dev_perm[s:e] if perm is not None else slice(s, e)
-            if self.keys is not None:
-                noise = RowNoise(self.backend, _take(self.keys, idx, xp),
-                                 self.state.noise_seed, clock.epoch)
+            if epoch_noise is not None:
+                noise = epoch_noise.for_rows(_take(self.keys, idx, xp))
             batch_loss, grads = self.problem.loss_grad(
                 flat.views, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
                 out=self.grad_views,
