@@ -17,6 +17,8 @@ from skoptim import MLPClassifierPlus, SGDRegressorPlus
 from skoptim._engine import FlatParams
 from skoptim.optim import SGD, Adam, Adaptive
 
+from _callbacks import NoOpCallback
+
 HUGE_TOL = 1e10
 
 
@@ -170,22 +172,13 @@ def test_divergence_is_a_floating_point_error(regression_data):
 # ---------------------------------------------------------------------------
 
 
-class RaiseAtEpochEnd:
+class RaiseAtEpochEnd(NoOpCallback):
     """Raises ``exception`` at the end of epoch number ``at_epoch`` (1-based)."""
 
     def __init__(self, exception, at_epoch):
         self.exception = exception
         self.at_epoch = at_epoch
         self.epochs = 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context):
         if context.task_name == "epoch":

@@ -36,6 +36,8 @@ from skoptim._backend import RowNoise, device_row_keys, resolve_backend
 from skoptim._penalties import Penalty
 from skoptim.optim import Adam
 
+from _callbacks import NoOpCallback
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
@@ -917,17 +919,11 @@ def test_not_verbose_prints_nothing(iris, capsys):
     assert capsys.readouterr().out == ""
 
 
-class TaskRecorder:
+class TaskRecorder(NoOpCallback):
     """A FitCallback that records the tasks it sees and their fitted estimators."""
 
     def __init__(self):
         self.begun, self.ended = [], []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
 
     def on_fit_task_begin(self, estimator, context, *, X=None, y=None):
         self.begun.append(context.task_name)

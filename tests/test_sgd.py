@@ -25,6 +25,8 @@ from sklearn.preprocessing import StandardScaler
 from skoptim import SGDRegressorPlus
 from skoptim.optim import Adam, AdamW, InvScaling, Momentum
 
+from _callbacks import NoOpCallback
+
 # ---------------------------------------------------------------------------
 # 1. Quality against scikit-learn's SGDRegressor and the closed-form Ridge
 # ---------------------------------------------------------------------------
@@ -77,17 +79,8 @@ def test_held_out_r2_within_001_of_reference(case, reference, request):
 # ---------------------------------------------------------------------------
 
 
-class StopAfterFirstEpoch:
+class StopAfterFirstEpoch(NoOpCallback):
     """A callback whose ``on_fit_task_end`` asks to stop after each epoch."""
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context):
         return context.task_name == "epoch"
