@@ -67,64 +67,36 @@ class EngineEstimatorMixin(CallbackSupportMixin):
 
     def _fit_engine(self, X, y, sample_weight=None, *, incremental, X_val=None,
                     y_val=None, sample_weight_val=None, init=None, classes=None):
+        """Fit in four stages: prepare the data, plan the starting state, train,
+        commit. What carries over follows scikit-learn's rules:
+
+        - the *weights* continue from the exposed attributes (``coef_`` ...,
+          user-assigned ones included) on ``partial_fit`` and warm starts;
+        - the *training state* (optimizer moments, the schedule's position, the
+          random stream, the averaged iterate) carries over on ``partial_fit``
+          only; a warm-start ``fit`` is a new fit from the exposed weights.
+        """
         backend = resolve_backend(X, device=self.device)
         # Fitted attributes live in the namespace of the X given to fit, even
         # when training ran elsewhere (device='cuda' with NumPy input).
         output = backend if self.device == "auto" else resolve_backend(X, device="auto")
-        continuing = hasattr(self, "_training_state") and (incremental or self.warm_start)
+        continuing = init is None and self._is_fitted() and (incremental or self.warm_start)
         X, y = self._check_train_data(X, y, reset=not continuing, backend=backend,
                                       classes=classes, incremental=incremental)
         sw = check_sample_weight(sample_weight, X, backend.dtype)
         sw = self._adjust_sample_weight(y, sw, backend, incremental=incremental)
         X, y, sw = _drop_zero_weight(X, y, sw)
-        validation = None
-        if X_val is not None or y_val is not None:
-            if not self.early_stopping or incremental:
-                raise ValueError(
-                    "X_val and y_val are used for early stopping only; set "
-                    "early_stopping=True (and call fit, not partial_fit)."
-                )
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
-            Xv, yv = self._check_train_data(X_val, y_val, reset=False, backend=backend,
-                                            classes=None, incremental=True)
-            swv = check_sample_weight(sample_weight_val, Xv, backend.dtype)
-            validation = (Xv, yv, swv)
-        elif self.early_stopping and not incremental:
-            tr, va = validation_split(
-                X, y, sw, fraction=self.validation_fraction,
-                stratify=self._stratify_validation, random_state=self._split_seed(),
-                xp=backend.xp,
-            )
-            if not backend.is_numpy:
-                tr = backend.xp.asarray(tr, device=backend.device)
-                va = backend.xp.asarray(va, device=backend.device)
-            validation = (_take(X, va), _take(y, va), _take(sw, va))
-            X, y, sw = _take(X, tr), _take(y, tr), _take(sw, tr)
+        optimizer = self._resolve_optimizer()
+        validation, (X, y, sw) = self._validation_data(
+            X, y, sw, X_val, y_val, sample_weight_val, backend=backend,
+            incremental=incremental, lbfgs=optimizer is None)
 
         problem = self._make_problem(X, y, sw, backend)
-        optimizer = self._resolve_optimizer()
         schedule = self._resolve_schedule(problem)
-        if continuing:
-            # The state lives with the fitted attributes; train where asked.
-            state = move_tree(self._training_state, backend)
-            if optimizer is not None and type(optimizer) is not type(self.solver_):
-                # A warm start with another optimizer keeps the weights and
-                # the schedule; the engine creates the new optimizer's state.
-                state = replace(state, optimizer_state=None)
-        else:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            rng = backend.rng(int(seed))
-            state = TrainingState(
-                # Held by the state only, so the engine may let them go.
-                params=self._init_params(problem, backend, rng, init),
-                optimizer_state=None,  # the engine creates it for its layout
-                schedule_state=schedule.init(),
-                clock=Clock(),
-                rng_state=None,
-                noise_seed=rng.seed(),
-            )
-            state.rng_state = rng.state()
+        carried = getattr(self, "_training_state", None) if incremental and continuing \
+            else None
+        state = self._plan_state(problem, backend, optimizer, schedule, init=init,
+                                 continuing=continuing, carried=carried)
         max_iter = 1 if incremental else self.max_iter
         config = TrainConfig(
             optimizer=optimizer,
@@ -139,6 +111,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             n_iter_no_change=self.n_iter_no_change,
             check_convergence=not incremental,
             verbose=self.verbose,
+            report=self._report_epoch,
             **self._train_config_extra(),
         )
         metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
@@ -155,9 +128,13 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         else:
             result = train(problem, data, validation=validation, config=config,
                            state=state, backend=backend, callback_ctx=ctx, estimator=self,
-                           callback_y=y_cb, copy_state=continuing)
+                           callback_y=y_cb, copy_state=carried is not None)
         attributes = problem.fitted_attributes(result.params)
         training_state = result.state
+        if result.params is not result.state.params and training_state.average is None:
+            # Early stopping restored the best epoch: what follows continues
+            # from the weights the estimator shows.
+            training_state = replace(training_state, params=result.params)
         if output != backend:
             # Everything the estimator keeps lives where its fit input lives,
             # the training state included (a device='cuda' fit of NumPy data
@@ -175,6 +152,99 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             setattr(self, name, value)
         self._commit(result, continuing=continuing, incremental=incremental)
         return self
+
+    def _is_fitted(self):
+        """Whether the estimator shows weights to continue from."""
+        return all(hasattr(self, name) for name in self._weight_attributes)
+
+    def _validation_data(self, X, y, sw, X_val, y_val, sample_weight_val, *, backend,
+                         incremental, lbfgs):
+        """``(validation, (X, y, sw))``: the early-stopping set (None without
+        early stopping) and the rows left for training."""
+        if X_val is not None or y_val is not None:
+            if lbfgs:
+                raise ValueError(
+                    "X_val and y_val are used for early stopping, which solver='lbfgs' "
+                    "does not do (it trains on all the data); use a stochastic solver."
+                )
+            if not self.early_stopping or incremental:
+                raise ValueError(
+                    "X_val and y_val are used for early stopping only; set "
+                    "early_stopping=True (and call fit, not partial_fit)."
+                )
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            Xv, yv = self._check_train_data(X_val, y_val, reset=False, backend=backend,
+                                            classes=None, incremental=True)
+            swv = check_sample_weight(sample_weight_val, Xv, backend.dtype)
+            return (Xv, yv, swv), (X, y, sw)
+        if not self.early_stopping or incremental or lbfgs:
+            # partial_fit trains one pass on all the rows it is given; L-BFGS
+            # ignores early stopping, as scikit-learn documents.
+            return None, (X, y, sw)
+        tr, va = validation_split(
+            X, y, sw, fraction=self.validation_fraction,
+            stratify=self._stratify_validation, random_state=self._split_seed(),
+            xp=backend.xp,
+        )
+        if not backend.is_numpy:
+            tr = backend.xp.asarray(tr, device=backend.device)
+            va = backend.xp.asarray(va, device=backend.device)
+        return (_take(X, va), _take(y, va), _take(sw, va)), (
+            _take(X, tr), _take(y, tr), _take(sw, tr))
+
+    def _plan_state(self, problem, backend, optimizer, schedule, *, init, continuing,
+                    carried):
+        """The training state to start from (never an array the estimator holds
+        that the engine could write into)."""
+        if continuing:
+            params = self._exposed_params(problem, backend)
+        else:
+            params = None
+        if carried is not None:
+            state = move_tree(carried, backend)
+            if state.average is not None and not _same_values(params, state.average):
+                # coef_ was assigned: continue from it, averaging anew.
+                state = replace(state, average=None, average_count=0)
+            elif state.average is not None:
+                params = state.params  # the plain iterate behind the average
+            state = replace(state, params=params)
+            if optimizer is not None and type(optimizer) is not type(self.solver_):
+                # Another optimizer: its own fresh state, the weights kept.
+                state = replace(state, optimizer_state=None)
+            return state
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = backend.rng(int(seed))
+        if params is None:
+            params = self._init_params(problem, backend, rng, init)
+        state = TrainingState(
+            params=params,
+            optimizer_state=None,  # the engine creates it for its layout
+            schedule_state=schedule.init(),
+            clock=self._start_clock(continuing),
+            rng_state=None,
+            noise_seed=rng.seed(),
+        )
+        state.rng_state = rng.state()
+        return state
+
+    def _exposed_params(self, problem, backend):
+        """The parameters that the exposed attributes stand for, in ``backend``."""
+        attributes = {name: getattr(self, name) for name in self._weight_attributes}
+        params = problem.params_from_attributes(attributes)
+        return [backend.asarray(p if hasattr(p, "shape") else np.asarray(p))
+                for p in params]
+
+    def _start_clock(self, continuing):
+        """The counters a new fit starts from (scikit-learn's SGD resets ``t_``)."""
+        return Clock()
+
+    def _report_epoch(self, report):
+        """Print the verbose lines of one epoch (an :class:`EpochReport`)."""
+        line = f"Epoch {report.epoch}, loss = {report.loss:.8f}"
+        if report.score is not None:
+            line += f", validation score = {report.score:.6f}"
+        print(line)
 
     def _base_lr(self):
         return float(getattr(self, self._lr_param))
@@ -215,6 +285,19 @@ def _drop_zero_weight(X, y, sw):
         ref = X if not is_sparse(X) else X.data  # CuPy sparse: index with CuPy
         keep = array_namespace(ref).asarray(keep, device=device(ref))
     return _take(X, keep), _take(y, keep), _take(sw, keep)
+
+
+def _same_values(a, b):
+    """Whether two parameter lists hold equal values (one host sync each)."""
+    from array_api_compat import array_namespace
+
+    for u, v in zip(a, b, strict=True):
+        if tuple(u.shape) != tuple(v.shape):
+            return False
+        xp = array_namespace(u)
+        if not bool(xp.all(u == v)):
+            return False
+    return True
 
 
 def finite_or_none(value):

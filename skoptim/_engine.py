@@ -89,6 +89,27 @@ class TrainConfig:
     # scikit-learn's SGD stops after n_iter_no_change bad epochs, its MLP after
     # n_iter_no_change + 1; each estimator keeps its counterpart's rule.
     extra_patience: int = 0
+    # Schedules counting samples read the count at the start of the epoch
+    # (scikit-learn's MLP sets its rate once per epoch, from t_).
+    samples_at_epoch_start: bool = False
+    # Prints an epoch's verbose lines, given an EpochReport.
+    report: object = None
+
+
+@dataclass
+class EpochReport:
+    """What a verbose estimator may print after an epoch."""
+
+    epoch: int  # epochs completed, over all calls
+    iteration: int  # epochs completed in this call
+    loss: float  # the objective: mean loss plus penalty
+    data_loss: float  # the mean loss alone
+    score: float | None
+    lr: float
+    elapsed: float
+    params: list  # the exposed parameters
+    n_samples_seen: float
+    verbose: int
 
 
 class Problem:
@@ -316,14 +337,15 @@ class _Stall:
 
 
 def _epoch_loss(problem, penalty, loss_sum, batch_weights, params, *, xp):
-    """The epoch's objective: mean weighted loss plus the penalty (one sync)."""
+    """The epoch's mean weighted loss and objective (the loss plus the
+    penalty), with one host synchronisation."""
     n_weight = float(sum(batch_weights))
-    loss = float(loss_sum) / n_weight
+    loss = objective = float(loss_sum) / n_weight
     if penalty.active:
         # scikit-learn's MLP divides the penalty by the batch size.
         scale = len(batch_weights) / n_weight if problem.penalty_per_sample else 1.0
-        loss += scale * float(penalty.value(params, list(problem.penalized), xp=xp))
-    return loss
+        objective += scale * float(penalty.value(params, list(problem.penalized), xp=xp))
+    return loss, objective
 
 
 def _check_divergence(loss, reference_loss, epoch, config):
@@ -353,6 +375,7 @@ class _Stepper:
         self.linear_scaling = self.per_update and not optimizer.scale_invariant
         self.caps = {}
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
+        self.epoch_samples = 0.0  # samples seen when the epoch began
         if self.linear_scaling:
             # Stable step for a batch of b of the n rows (expected smoothness,
             # Gower et al. 2019): between the full-data and one-sample bounds.
@@ -365,6 +388,8 @@ class _Stepper:
     def rate(self, clock, sched_state, *, rows, weight):
         """The learning rate of this step (a Python float)."""
         config = self.config
+        if config.samples_at_epoch_start:
+            clock = replace(clock, n_samples_seen=self.epoch_samples)
         if self.per_update:
             # Schedules of per-sample rates count weight updates, as
             # scikit-learn's t_ does (one per sample there, one per batch here).
@@ -454,8 +479,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             loss_sum, batch_weights = run.epoch(sched_state)
             # One host synchronisation per epoch: the loss and the checks.
             exposed = run.exposed()
-            loss = _epoch_loss(problem, penalty, loss_sum, batch_weights, exposed,
-                               xp=backend.xp)
+            data_loss, loss = _epoch_loss(problem, penalty, loss_sum, batch_weights,
+                                          exposed, xp=backend.xp)
             if reference_loss is None:  # the mean loss at the starting weights
                 first_loss, first_weight = run.first_batch
                 reference_loss = max(float(first_loss) / first_weight, 1.0)
@@ -475,8 +500,13 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
                     best_params = copy_tree(exposed, backend.xp)
             sched_state = schedule.update(sched_state, stall_metric)
             if config.verbose:
-                _print_epoch(run.clock.epoch, loss, score, run.stepper.last_rate,
-                             time.perf_counter() - t_start)
+                report = config.report or _print_epoch
+                report(EpochReport(
+                    epoch=run.clock.epoch, iteration=result.n_iter, loss=loss,
+                    data_loss=data_loss, score=score,
+                    lr=run.stepper.last_rate, elapsed=time.perf_counter() - t_start,
+                    params=exposed, n_samples_seen=run.clock.n_samples_seen,
+                    verbose=int(config.verbose)))
             stop = False
             if epoch_ctx is not None:
                 stop = epoch_ctx.call_on_fit_task_end(
@@ -503,7 +533,8 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             ConvergenceWarning,
         )
     result.state = run.training_state(sched_state)
-    if validation is not None and best_params is not None:
+    if validation is not None and best_params is not None and config.tol is not None:
+        # With tol=None nothing stops training early: the last weights stay.
         result.params = best_params
     else:
         result.params = run.exposed()
@@ -574,6 +605,7 @@ class _Batches:
         xp, flat, clock, config = self.xp, self.flat, self.clock, self.config
         take_X, take_y, take_sw = self.take
         perm, dev_perm, weights = self._order()
+        self.stepper.epoch_samples = clock.n_samples_seen
         noise = epoch_noise = None
         if self.keys is not None:
             epoch_noise = RowNoise(self.backend, None, self.state.noise_seed, clock.epoch)
@@ -637,11 +669,10 @@ def _update_average(average, count, params, xp):
     return average, count
 
 
-def _print_epoch(epoch, loss, score, lr, elapsed):
-    line = f"Epoch {epoch}, loss = {loss:.8f}"
-    if score is not None:
-        line += f", validation score = {score:.6f}"
-    line += f", lr = {lr:.3g}, time = {elapsed:.2f}s"
+def _print_epoch(report):
+    line = f"Epoch {report.epoch}, loss = {report.loss:.8f}"
+    if report.score is not None:
+        line += f", validation score = {report.score:.6f}"
     print(line)
 
 

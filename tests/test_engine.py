@@ -104,7 +104,7 @@ def test_adaptive_divides_rate_by_5_at_each_stall(regression_data, capsys):
     reached 0.01 / 5**6 = 6.4e-7 <= 1e-6 (sklearn's floor)."""
     X, y = regression_data
     SGDRegressorPlus(learning_rate="adaptive", eta0=0.01, tol=HUGE_TOL,
-                     n_iter_no_change=2, verbose=1, random_state=0).fit(X, y)
+                     n_iter_no_change=2, verbose=2, random_state=0).fit(X, y)
     expected = [0.01] * 3 + [0.01 / 5**k for k in range(1, 7) for _ in range(2)]
     assert_allclose(_printed_rates(capsys.readouterr().out), expected, rtol=1e-2)
 

@@ -680,23 +680,84 @@ def test_ten_partial_fits_equal_fit_with_max_iter_10(iris, solver):
     for u, v in zip(full.coefs_ + full.intercepts_, parts.coefs_ + parts.intercepts_):
         assert_array_equal(u, v)
     assert parts.loss_curve_ == full.loss_curve_
-    assert (parts.n_iter_, parts.t_) == (full.n_iter_, full.t_) == (10, 1500)
+    assert parts.t_ == full.t_ == 1500
+    # n_iter_ counts the epochs of the last call, as in scikit-learn.
+    assert (parts.n_iter_, full.n_iter_) == (1, 10)
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd", "rmsprop"])
-def test_warm_start_continues_where_fit_stopped(iris, solver):
-    """5 + 5 warm-started epochs are the 10 epochs of one fit."""
+# Full-batch plain SGD with a constant rate: one deterministic step per epoch,
+# the same arithmetic as scikit-learn's MLPClassifier.
+PLAIN_SGD = {"hidden_layer_sizes": (6,), "solver": "sgd", "momentum": 0.0,
+             "learning_rate_init": 0.1, "batch_size": 150, "shuffle": False,
+             "n_iter_no_change": 50, "random_state": 0}
+
+
+def _assign(est, coefs, intercepts):
+    est.coefs_ = [np.array(c, copy=True) for c in coefs]
+    est.intercepts_ = [np.array(b, copy=True) for b in intercepts]
+
+
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+def test_continues_from_assigned_coefs_like_mlpclassifier(iris, method):
+    """partial_fit and warm starts continue from user-assigned ``coefs_`` and
+    ``intercepts_``; scikit-learn's MLPClassifier, given the same weights, takes
+    the same steps (issue #8)."""
     X, y = iris
-    common = {"hidden_layer_sizes": (10,), "solver": solver, "learning_rate_init": 0.01,
-              "batch_size": 32, "n_iter_no_change": 20, "random_state": 0}
-    full = MLPClassifierPlus(max_iter=10, **common).fit(X, y)
-    est = MLPClassifierPlus(max_iter=5, **common).fit(X, y)
-    first_curve = list(est.loss_curve_)
-    est.set_params(warm_start=True).fit(X, y)
-    assert est.n_iter_ == 10
-    assert est.loss_curve_[:5] == first_curve and len(est.loss_curve_) == 10
-    for u, v in zip(full.coefs_ + full.intercepts_, est.coefs_ + est.intercepts_):
-        assert_array_equal(u, v)
+    rng = np.random.RandomState(1)
+    coefs = [rng.uniform(-0.5, 0.5, (4, 6)), rng.uniform(-0.5, 0.5, (6, 3))]
+    intercepts = [rng.uniform(-0.5, 0.5, 6), rng.uniform(-0.5, 0.5, 3)]
+    ours = MLPClassifierPlus(max_iter=3, warm_start=method == "warm_start", **PLAIN_SGD)
+    ref = MLPClassifier(max_iter=3, warm_start=method == "warm_start", **PLAIN_SGD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est in (ours, ref):
+            est.fit(X, y)
+            _assign(est, coefs, intercepts)
+            getattr(est, "fit" if method == "warm_start" else method)(X, y)
+    for u, v in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+    assert (ours.n_iter_, ours.t_) == (ref.n_iter_, ref.t_)
+    # The last call's epochs (the first fits started from other weights). The
+    # penalty term is read at the epoch's end here, at each step's start there.
+    k = ref.n_iter_
+    assert ours.loss_curve_[-k:] == pytest.approx(ref.loss_curve_[-k:], rel=1e-6)
+
+
+def test_partial_fit_after_early_stopping_continues_from_best_weights(iris):
+    """After early stopping restored the best epoch, partial_fit continues from
+    the restored weights, and the early-stopping record stays (issue #8)."""
+    X, y = iris
+    est = MLPClassifierPlus(max_iter=40, early_stopping=True, **PLAIN_SGD).fit(X, y)
+    assert est.validation_scores_[-1] < est.best_validation_score_ or \
+        est.n_iter_ < 40  # the restored weights are not simply the last ones
+    scores = list(est.validation_scores_)
+    ref = MLPClassifier(max_iter=1, **PLAIN_SGD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)
+    _assign(ref, est.coefs_, est.intercepts_)
+    est.partial_fit(X, y)
+    ref.partial_fit(X, y)
+    for u, v in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+    assert est.validation_scores_ == scores
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_warm_start_counters_follow_mlpclassifier(iris, solver):
+    """A warm-start fit runs up to max_iter epochs of its own: ``n_iter_`` counts
+    them, ``t_`` and ``loss_curve_`` go on (issue #8)."""
+    X, y = iris
+    params = {"hidden_layer_sizes": (5,), "solver": solver, "max_iter": 4,
+              "warm_start": True, "n_iter_no_change": 50, "random_state": 0}
+    ours, ref = MLPClassifierPlus(**params), MLPClassifier(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est in (ours, ref):
+            est.fit(X, y).fit(X, y)
+    assert (ours.n_iter_, ours.t_) == (ref.n_iter_, ref.t_)
+    if solver != "lbfgs":
+        assert len(ours.loss_curve_) == len(ref.loss_curve_)
 
 
 def test_refit_without_warm_start_starts_over(iris):
@@ -729,7 +790,8 @@ def test_warm_start_extends_validation_scores_like_loss_curve(iris):
                             n_iter_no_change=20, random_state=0).fit(X, y)
     first = list(est.validation_scores_)
     est.set_params(warm_start=True).fit(X, y)
-    assert est.n_iter_ == len(est.loss_curve_) == len(est.validation_scores_) == 10
+    assert len(est.loss_curve_) == len(est.validation_scores_) == 10
+    assert est.n_iter_ == 5
     assert est.validation_scores_[:5] == first
     assert est.best_validation_score_ == max(est.validation_scores_[5:])
 
@@ -900,17 +962,30 @@ def test_pickled_model_continues_partial_fit_identically(iris):
     assert_array_equal(restored.coefs_[0], est.coefs_[0])
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_verbose_prints_one_line_per_epoch(iris, solver, capsys):
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_verbose_prints_mlpclassifiers_lines(iris, solver, capsys):
+    """``verbose=True`` prints scikit-learn's ``Iteration N, loss = ...`` lines (issue #8)."""
     X, y = iris
-    est = MLPClassifierPlus(hidden_layer_sizes=(8,), solver=solver, max_iter=6,
+    params = {"hidden_layer_sizes": (8,), "solver": solver, "max_iter": 6,
+              "verbose": True, "random_state": 0}
+    with pytest.warns(ConvergenceWarning):
+        MLPClassifier(**params).fit(X, y)
+    expected = [re.sub(r"[\d.]+", "#", line) for line in capsys.readouterr().out.splitlines()]
+    with pytest.warns(ConvergenceWarning):
+        est = MLPClassifierPlus(**params).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [re.sub(r"[\d.]+", "#", line) for line in lines] == expected
+    assert [int(re.match(r"Iteration (\d+), loss = ", line)[1]) for line in lines] == \
+        list(range(1, est.n_iter_ + 1))
+
+
+def test_verbose_lbfgs_prints_one_line_per_iteration(iris, capsys):
+    X, y = iris
+    est = MLPClassifierPlus(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=6,
                             verbose=True, random_state=0).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    # One line per epoch, or per L-BFGS iteration.
-    pattern = r"(?:Epoch|Iteration) (\d+), loss = "
-    epoch_lines = [line for line in lines if re.match(pattern, line)]
-    assert len(epoch_lines) == est.n_iter_ == 6
-    assert [int(re.match(pattern, line)[1]) for line in epoch_lines] == list(range(1, 7))
+    assert [int(re.match(r"Iteration (\d+), loss = ", line)[1]) for line in lines] == \
+        list(range(1, est.n_iter_ + 1))
 
 
 def test_not_verbose_prints_nothing(iris, capsys):

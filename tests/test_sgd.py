@@ -198,14 +198,73 @@ def test_ten_partial_fits_equal_fit_with_max_iter_10(regression_data, params):
 
 
 @pytest.mark.parametrize("params", CONTINUATION_CASES.values(), ids=CONTINUATION_CASES)
-def test_warm_start_twice_five_epochs_equals_ten_epochs(regression_data, params):
+def test_warm_start_fit_is_a_new_fit_from_coef(regression_data, params):
+    """A warm-start fit is ``fit(coef_init=coef_, intercept_init=intercept_)``, as
+    scikit-learn documents: the counters and the schedule start over (issue #8)."""
     X, y = regression_data
     warm = SGDRegressorPlus(max_iter=5, tol=None, warm_start=True, random_state=0,
                             **params)
-    warm.fit(X, y).fit(X, y)
-    full = SGDRegressorPlus(max_iter=10, tol=None, random_state=0, **params).fit(X, y)
-    assert_allclose(warm.coef_, full.coef_, rtol=1e-12)
-    assert_allclose(warm.intercept_, full.intercept_, rtol=1e-12)
+    warm.fit(X, y)
+    coef, intercept = warm.coef_.copy(), warm.intercept_.copy()
+    warm.fit(X, y)
+    fresh = SGDRegressorPlus(max_iter=5, tol=None, random_state=0, **params)
+    fresh.fit(X, y, coef_init=coef, intercept_init=intercept)
+    assert_allclose(warm.coef_, fresh.coef_, rtol=1e-12)
+    assert_allclose(warm.intercept_, fresh.intercept_, rtol=1e-12)
+    assert (warm.n_iter_, warm.t_) == (fresh.n_iter_, fresh.t_) == (5, 5 * len(X) + 1)
+
+
+def test_warm_start_counters_match_sgdregressor(regression_data):
+    """``n_iter_`` counts this call's epochs and ``t_`` starts over (issue #8)."""
+    X, y = regression_data
+    est = SGDRegressorPlus(max_iter=3, tol=None, warm_start=True, random_state=0)
+    ref = SGDRegressor(max_iter=3, tol=None, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(2):
+            est.fit(X, y)
+            ref.fit(X, y)
+    assert (est.n_iter_, est.t_) == (ref.n_iter_, ref.t_)
+
+
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+def test_continues_from_assigned_coef(regression_data, method):
+    """partial_fit and warm starts continue from a ``coef_``/``intercept_`` that
+    the user assigned, not from a hidden copy (issue #8). With a constant rate
+    and no shuffling, one epoch from assigned zeros is a fit from zeros."""
+    X, y = regression_data
+    params = {"learning_rate": "constant", "eta0": 0.001, "shuffle": False, "tol": None,
+              "random_state": 0}
+    est = SGDRegressorPlus(max_iter=3, warm_start=method == "warm_start", **params)
+    est.fit(X, y)
+    est.coef_ = np.zeros_like(est.coef_)
+    est.intercept_ = np.zeros_like(est.intercept_)
+    if method == "partial_fit":
+        est.partial_fit(X, y)
+        ref = SGDRegressorPlus(max_iter=1, **params)
+    else:
+        est.fit(X, y)
+        ref = SGDRegressorPlus(max_iter=3, **params)
+    ref.fit(X, y, coef_init=np.zeros(X.shape[1]), intercept_init=0.0)
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+    assert_allclose(est.intercept_, ref.intercept_, rtol=1e-12)
+
+
+def test_partial_fit_after_early_stopping_continues_from_best_weights():
+    """After early stopping restored the best epoch, partial_fit continues from
+    those weights, the ones the estimator shows (issue #8)."""
+    X, y = make_regression(300, 5, noise=30.0, random_state=0)
+    est = SGDRegressorPlus(early_stopping=True, n_iter_no_change=3, eta0=0.05,
+                           random_state=0).fit(X, y)
+    best = est.coef_.copy(), est.intercept_.copy()
+    ref = SGDRegressorPlus(early_stopping=True, n_iter_no_change=3, eta0=0.05,
+                           random_state=0).fit(X, y)
+    est.partial_fit(X, y)
+    ref.coef_, ref.intercept_ = best
+    ref.partial_fit(X, y)
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+    # partial_fit holds nothing out and leaves the last fit's record alone.
+    assert est.validation_scores_ == ref.validation_scores_ is not None
 
 
 def test_partial_fit_counts_samples_in_t_like_sgdregressor(regression_data):
@@ -848,11 +907,21 @@ def test_optimal_learning_rate_reaches_ridge_quality():
     assert est.score(X_test, y_test) >= ridge.score(X_test, y_test) - 0.01
 
 
-def test_verbose_prints_one_epoch_line_per_epoch(regression_data, capsys):
+def _line_shapes(out):
+    """The printed lines with every number replaced by '#'."""
+    return [re.sub(r"-?\d+(\.\d+)?(e[+-]?\d+)?", "#", line) for line in out.splitlines()]
+
+
+def test_verbose_prints_sgdregressors_lines(regression_data, capsys):
+    """``verbose=1`` prints scikit-learn's lines, epoch by epoch (issue #8)."""
     X, y = regression_data
+    SGDRegressor(verbose=1, max_iter=6, tol=None, random_state=0).fit(X, y)
+    expected = _line_shapes(capsys.readouterr().out)
     est = SGDRegressorPlus(verbose=1, max_iter=6, tol=None, random_state=0).fit(X, y)
-    lines = capsys.readouterr().out.splitlines()
-    epochs = [int(m.group(1)) for line in lines if (m := re.match(r"Epoch (\d+), ", line))]
+    out = capsys.readouterr().out
+    assert _line_shapes(out) == expected
+    epochs = [int(m.group(1)) for line in out.splitlines()
+              if (m := re.match(r"-- Epoch (\d+)$", line))]
     assert epochs == list(range(1, est.n_iter_ + 1))
 
 

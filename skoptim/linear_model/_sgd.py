@@ -4,10 +4,12 @@
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -282,6 +284,7 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         "device": [str],
     }
     _lr_param = "eta0"
+    _weight_attributes = ("coef_", "intercept_")
 
     def _auto_batch_size(self, n_samples, problem, optimizer):
         if optimizer.scale_invariant:
@@ -373,6 +376,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 "
+                "and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.",
+                FutureWarning,
+            )
         if isinstance(self.learning_rate, str) and self.learning_rate in _PA_RATES:
             if self.loss != "epsilon_insensitive":
                 raise ValueError(
@@ -509,6 +519,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                 raise ValueError("Input y contains NaN or infinity.")
         else:
             y = xp.astype(y, backend.dtype)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples, ), for example using ravel().",
+                DataConversionWarning, stacklevel=4,
+            )
+            y = xp.reshape(y, (-1,))
         if reset or not hasattr(self, "_single_output"):
             self._single_output = y.ndim == 1
         if y.ndim == 1:
@@ -607,9 +624,29 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         self.t_ = float(state.clock.n_samples_seen) + 1.0
         self.loss_curve_ = result.loss_curve
         self.loss_ = result.loss_curve[-1]
+        if incremental and hasattr(self, "validation_scores_"):
+            # partial_fit holds nothing out: the last fit's early-stopping
+            # record stays as it was.
+            return
         self.best_loss_ = result.best_loss if result.validation_scores == [] else None
         self.validation_scores_ = result.validation_scores or None
         self.best_validation_score_ = finite_or_none(result.best_validation_score)
+
+    def _report_epoch(self, report):
+        # scikit-learn's lines; more detail at verbose >= 2.
+        coef = np.asarray(to_numpy(report.params[0]), dtype=np.float64)
+        bias = (float(np.asarray(to_numpy(report.params[1])).ravel()[0])
+                if self.fit_intercept else 0.0)
+        print(f"-- Epoch {report.epoch}")
+        line = (f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+                f"Bias: {bias:.6f}, T: {int(report.n_samples_seen)}, "
+                f"Avg. loss: {report.data_loss:f}, Objective: {report.loss:f}")
+        if report.score is not None:
+            line += f", Validation score: {report.score:f}"
+        print(line)
+        if report.verbose >= 2:
+            print(f"lr = {report.lr:.3g}")
+        print(f"Total training time: {report.elapsed:.2f} seconds.")
 
 
 class _LinearProblem(Problem):
@@ -694,6 +731,21 @@ class _LinearProblem(Problem):
         xp = self.backend.xp
         pred = self._predict(params, X)
         return r2(y, pred, sample_weight, xp=xp)
+
+    def params_from_attributes(self, attributes):
+        coef, intercept = attributes["coef_"], attributes["intercept_"]
+        if sp.issparse(coef):
+            coef = coef.toarray()
+        xp = self.backend.xp
+        coef = self.backend.asarray(coef)
+        coef = xp.reshape(coef, (1, -1)) if coef.ndim == 1 else coef
+        W = xp.permute_dims(coef, (1, 0)) if not self.backend.is_numpy else coef.T.copy()
+        if not self.fit_intercept:
+            return [W]
+        b = xp.reshape(self.backend.asarray(intercept), (-1,))
+        if b.shape[0] != W.shape[1]:
+            b = xp.broadcast_to(b, (W.shape[1],))
+        return [W, b]
 
     def fitted_attributes(self, params):
         xp = self.backend.xp

@@ -35,7 +35,14 @@ from skoptim._backend import (
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._validation import check_X, check_X_y, check_same_namespace
-from skoptim.optim import Momentum, Optimizer, Schedule, resolve_optimizer, resolve_schedule
+from skoptim.optim import (
+    Clock,
+    Momentum,
+    Optimizer,
+    Schedule,
+    resolve_optimizer,
+    resolve_schedule,
+)
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
@@ -293,6 +300,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         "device": [str],
     }
     _lr_param = "learning_rate_init"
+    _weight_attributes = ("coefs_", "intercepts_")
 
     @staticmethod
     def _auto_batch_size(n_samples, problem, optimizer):
@@ -482,7 +490,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return to_numpy(proba > 0.5).astype(int) if xp is np else xp.astype(
                 proba > 0.5, xp.int64)
-        if proba.shape[1] == 1:
+        if len(self.classes_) == 1:
+            idx = xp.zeros(proba.shape[0], dtype=xp.int64, device=proba.device) \
+                if xp is not np else np.zeros(proba.shape[0], dtype=np.intp)
+        elif proba.shape[1] == 1:
             idx = xp.astype(proba[:, 0] > 0.5, xp.int64)
         else:
             idx = xp.argmax(proba, axis=1)
@@ -510,6 +521,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _proba(self, X, method):
         proba = self._forward_proba(X, method)
+        if len(self.classes_) == 1:
+            # One class seen in fit: it has probability 1.
+            return namespace_of(proba).ones_like(proba)
         if proba.shape[1] == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             xp = namespace_of(proba)
             return xp.concat([1.0 - proba, proba], axis=1)
@@ -564,7 +578,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_classification_targets(y_host)
         if y_host.ndim == 2 and y_host.shape[1] == 1:
             y_host = column_or_1d(y_host, warn=True)
-        if reset:
+        if reset or not hasattr(self, "_label_binarizer"):
             lb = LabelBinarizer()
             if classes is not None and type_of_target(y_host) != "multilabel-indicator":
                 lb.fit(np.asarray(classes))
@@ -575,27 +589,31 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                     )
             else:
                 lb.fit(y_host)
-            if lb.y_type_ != "multilabel-indicator" and len(lb.classes_) < 2:
-                raise ValueError(
-                    "MLPClassifierPlus needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {lb.classes_[0]!r}."
-                )
             self._label_binarizer = lb
             self.classes_ = lb.classes_
         else:
             lb = self._label_binarizer
-            if lb.y_type_ != "multilabel-indicator":
+            if lb.y_type_ == "multilabel-indicator":
+                if y_host.ndim != 2 or y_host.shape[1] != len(lb.classes_):
+                    raise ValueError(
+                        f"y has {y_host.shape} labels; the model was fitted with "
+                        f"{len(lb.classes_)} outputs."
+                    )
+            elif self.warm_start and not incremental:
+                labels = unique_labels(y_host)
+                if set(labels) != set(lb.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {lb.classes_}, "
+                        f"`y` has {labels}"
+                    )
+            else:
                 unknown = np.setdiff1d(np.unique(y_host), lb.classes_)
                 if unknown.size:
                     raise ValueError(
                         "`y` has classes not in `self.classes_`. `self.classes_` has "
                         f"{lb.classes_}. 'y' has {np.unique(y_host)}."
                     )
-            elif y_host.ndim != 2 or y_host.shape[1] != len(lb.classes_):
-                raise ValueError(
-                    f"y has {y_host.shape} labels; the model was fitted with "
-                    f"{len(lb.classes_)} outputs."
-                )
         Y = _one_hot(lb, y_host)
         if backend.is_numpy:
             # NumPy promotes booleans in ``P - Y``: a bool indicator matrix is
@@ -671,17 +689,26 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return resolve_optimizer(solver, **flat)
 
     def _train_config_extra(self):
-        return {"extra_patience": 1}
+        return {"extra_patience": 1, "samples_at_epoch_start": True}
 
     def _resolve_schedule(self, problem):
         return resolve_schedule(self.learning_rate, power_t=self.power_t)
 
+    def _start_clock(self, continuing):
+        # scikit-learn's MLP counts t_ across warm starts.
+        seen = float(getattr(self, "t_", 0)) if continuing else 0.0
+        return Clock(n_samples_seen=seen)
+
     def _commit(self, result, *, continuing, incremental):
         keep = continuing and hasattr(self, "loss_curve_")
-        self.n_iter_ = (self.n_iter_ if keep else 0) + result.n_iter
+        self.n_iter_ = result.n_iter  # this call's epochs, as in scikit-learn
         self.t_ = int(round(result.state.clock.n_samples_seen))
-        self.loss_curve_ = (self.loss_curve_ if keep else []) + result.loss_curve
+        self.loss_curve_ = (list(self.loss_curve_) if keep else []) + result.loss_curve
         self.loss_ = self.loss_curve_[-1]
+        if incremental and getattr(self, "validation_scores_", None) is not None:
+            # partial_fit holds nothing out: the last fit's early-stopping
+            # record stays as it was.
+            return
         if result.validation_scores:
             # One score per epoch, like loss_curve_: a warm start extends it.
             previous = self.validation_scores_ if keep and self.validation_scores_ else []
@@ -692,6 +719,14 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_)
+
+    def _report_epoch(self, report):
+        # scikit-learn's lines; more detail at verbose >= 2.
+        print(f"Iteration {report.iteration}, loss = {report.loss:.8f}")
+        if report.score is not None:
+            print(f"Validation score: {report.score:f}")
+        if report.verbose >= 2:
+            print(f"lr = {report.lr:.3g}, time = {report.elapsed:.2f}s")
 
 
 class _MLPProblem(Problem):
@@ -825,6 +860,16 @@ class _MLPProblem(Problem):
 
     def fitted_attributes(self, params):
         return {"coefs_": list(params[0::2]), "intercepts_": list(params[1::2])}
+
+    def params_from_attributes(self, attributes):
+        coefs, intercepts = attributes["coefs_"], attributes["intercepts_"]
+        if len(coefs) != self.n_layers or len(intercepts) != self.n_layers:
+            raise ValueError(
+                f"coefs_ and intercepts_ hold {len(coefs)} and {len(intercepts)} layers, "
+                f"but hidden_layer_sizes asks for {self.n_layers}; refit without "
+                "warm_start (or partial_fit) to change the architecture."
+            )
+        return [p for pair in zip(coefs, intercepts) for p in pair]
 
 
 def _one_hot(lb, y):

@@ -1,0 +1,731 @@
+"""Exact mode of ``SGDRegressorPlus`` (``batch_size=1``): scikit-learn's SGD, replayed.
+
+With ``batch_size=1`` the estimator does not run the shared engine; it runs
+:func:`fit_exact`, a per-sample re-implementation of the algorithm behind
+:class:`sklearn.linear_model.SGDRegressor` (issue #8). The aim is agreement to
+floating-point tolerance (about ``rtol=1e-10`` on float64) with scikit-learn
+fitted on the same data with the same ``random_state``: same ``coef_``,
+``intercept_``, ``t_`` and ``n_iter_``. Everything that shapes those numbers is
+reproduced:
+
+* **Random draws, in scikit-learn's order.** With ``early_stopping`` the
+  validation split comes first (a shuffle-split permutation drawn from
+  ``random_state``, ``ceil(validation_fraction * n)`` validation rows). Then the
+  shuffling seed is drawn (``randint(0, 2**31 - 1)``), then the seed of
+  scikit-learn's dataset object (drawn, unused by the epoch shuffle). An int
+  ``random_state`` seeds a fresh generator for each of the two groups, ``None``
+  draws from NumPy's global generator and a ``RandomState`` instance is
+  consumed, as scikit-learn does.
+* **The epoch shuffle.** scikit-learn permutes its index array at the start of
+  every epoch with a Fisher-Yates pass driven by a 32-bit xorshift generator
+  restarted from the same seed each epoch, so every epoch applies the *same*
+  permutation to the previous epoch's order. The permutation is computed once
+  here and composed each epoch.
+* **The per-sample step**, in order: prediction, learning rate ('constant',
+  'optimal' with scikit-learn's initial-``t`` heuristic, 'invscaling',
+  'adaptive', passive-aggressive 'pa1'/'pa2'), loss gradient clipped at
+  ``1e12``, sample weight, L2 weight decay, the update of the weights and of
+  the intercept (scaled by ``0.01`` for sparse input), the averaged (ASGD)
+  weights once ``t >= average``, and the L1 part of the penalty as the
+  cumulative truncated gradient of Tsuruoka et al. (2009) applied to the
+  features of the current sample (not a proximal step).
+* **The representation.** The weights are kept as ``wscale * w`` and the
+  running average as ``(aw + a * w) / b`` (Bottou's sparse ASGD trick), with
+  the same rescaling threshold, so that a CSR row costs O(nnz) and the
+  roundings are those of scikit-learn. On float32 input the stored vectors
+  are float32 and the intermediate roundings of scikit-learn's single
+  precision code are mirrored (products of two float32 values rounded to
+  float32, the step cast to float32 before it is added, ...).
+* **Quirks kept on purpose**, because they change the numbers: the validation
+  score is computed on the stored vector ``w`` *without* its pending scale
+  factor and without averaging; the L1 truncation of a sample is not
+  compensated in the average; the squared norm used in the objective is the
+  one scikit-learn tracks (over the last updated features only, on sparse
+  input); a passive-aggressive 'pa1' step skips a sample whose row is all
+  zeros without counting it in ``t``; ``t_`` grows by ``n_iter * n_samples``
+  (validation rows included) although the internal ``t`` counts the samples
+  actually used.
+* **The stopping rule.** Without early stopping an epoch counts as "no
+  improvement" when its mean training objective (loss plus, except for
+  'pa1'/'pa2', ``alpha * ((1 - l1_ratio) / 2 * ||w||^2 + l1_ratio * |w|_1)``
+  per sample) is above ``best - tol``; with early stopping when the R² on the
+  validation rows is below ``best + tol``. After ``n_iter_no_change`` such
+  epochs training stops, or, with 'adaptive', the learning rate is divided by
+  5 while it is above ``1e-6``. With early stopping scikit-learn keeps the
+  weights of the *last* epoch, and so does this function; a caller that wants
+  the best epoch's weights (``early_stopping`` with ``tol`` not None) restores
+  them itself.
+* **Verbose output**: the ``-- Epoch N``, ``Norm: ..., NNZs: ..., Bias: ...,
+  T: ..., Avg. loss: ..., Objective: ...`` (plus ``Validation score``),
+  ``Total training time: ... seconds.`` and ``Convergence after N epochs took
+  ... seconds`` lines of scikit-learn.
+
+The loop is plain Python over samples with NumPy work per sample; speed is a
+later concern. Multi-output targets are handled by the caller (one call per
+target).
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+from sklearn.utils import check_random_state
+
+__all__ = ["ExactResult", "fit_exact"]
+
+# Integer codes, ordered as scikit-learn orders them (the code compares them).
+_NO_PENALTY, _L1, _L2, _ELASTICNET = 0, 1, 2, 3
+_PENALTIES = {"none": _NO_PENALTY, "l1": _L1, "l2": _L2, "elasticnet": _ELASTICNET}
+_CONSTANT, _OPTIMAL, _INVSCALING, _ADAPTIVE, _PA1, _PA2 = 1, 2, 3, 4, 5, 6
+_LEARNING_RATES = {
+    "constant": _CONSTANT,
+    "optimal": _OPTIMAL,
+    "invscaling": _INVSCALING,
+    "adaptive": _ADAPTIVE,
+    "pa1": _PA1,
+    "pa2": _PA2,
+}
+
+_GRAD_CLIP = 1e12  # bound on |dloss/dp| before it scales the step
+_SPARSE_INTERCEPT_DECAY = 0.01  # smaller intercept steps on sparse input
+_SEED_BOUND = np.iinfo(np.int32).max
+_U32 = 0xFFFFFFFF
+# Below this scale factor the scaled representation is folded into the vector.
+_RESCALE_BELOW = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
+
+
+@dataclass
+class ExactResult:
+    """What one call of :func:`fit_exact` produced (issue #8).
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+        The coefficients scikit-learn exposes as ``coef_``: the averaged ones
+        once averaging has started, else the plain SGD ones. X's dtype.
+    intercept : ndarray of shape (1,)
+        Likewise for ``intercept_``, in X's dtype.
+    standard : dict or None
+        With averaging, the state for the next call: ``standard_coef``,
+        ``standard_intercept``, ``average_coef``, ``average_intercept``
+        (scikit-learn's ``_standard_coef`` & co.; the intercepts are float64
+        arrays of shape (1,), as scikit-learn stores them). None otherwise.
+    n_iter : int
+        Epochs run by this call.
+    t : float
+        scikit-learn's ``t_`` after the call.
+    loss_curve : list of float
+        Mean training loss of each epoch (sum of the losses / training rows).
+    validation_scores : list of float
+        R² on the validation rows after each epoch (early stopping), else [].
+    best_validation_score : float or None
+        The best of ``validation_scores`` (None without early stopping).
+    converged : bool
+        Whether the stopping rule ended the training.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    standard: dict | None
+    n_iter: int
+    t: float
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_validation_score: float | None = None
+    converged: bool = False
+
+
+# ---------------------------------------------------------------------------
+# Losses: value and derivative in the prediction p, both in double precision.
+# ---------------------------------------------------------------------------
+
+
+class _SquaredError:
+    def value(self, y, p):
+        r = p - y
+        return 0.5 * r * r
+
+    def grad(self, y, p):
+        return p - y
+
+
+class _Huber:
+    def __init__(self, delta):
+        self.delta = delta
+
+    def value(self, y, p):
+        r = abs(y - p)
+        if r <= self.delta:
+            return 0.5 * (r * r)
+        return self.delta * (r - 0.5 * self.delta)
+
+    def grad(self, y, p):
+        r = p - y
+        if abs(r) <= self.delta:
+            return r
+        return self.delta if r >= 0 else -self.delta
+
+
+class _EpsilonInsensitive:
+    def __init__(self, epsilon):
+        self.epsilon = epsilon
+
+    def value(self, y, p):
+        r = abs(y - p) - self.epsilon
+        return r if r > 0 else 0.0
+
+    def grad(self, y, p):
+        if y - p > self.epsilon:
+            return -1.0
+        if p - y > self.epsilon:
+            return 1.0
+        return 0.0
+
+
+class _SquaredEpsilonInsensitive:
+    def __init__(self, epsilon):
+        self.epsilon = epsilon
+
+    def value(self, y, p):
+        r = abs(y - p) - self.epsilon
+        return r * r if r > 0 else 0.0
+
+    def grad(self, y, p):
+        r = y - p
+        if r > self.epsilon:
+            return -2.0 * (r - self.epsilon)
+        if r < -self.epsilon:
+            return 2.0 * (-r - self.epsilon)
+        return 0.0
+
+
+def _make_loss(name, epsilon):
+    epsilon = float(epsilon)
+    if name == "squared_error":
+        return _SquaredError()
+    if name == "huber":
+        return _Huber(epsilon)
+    if name == "epsilon_insensitive":
+        return _EpsilonInsensitive(epsilon)
+    if name == "squared_epsilon_insensitive":
+        return _SquaredEpsilonInsensitive(epsilon)
+    raise ValueError(f"Unknown loss {name!r} for the exact mode.")
+
+
+# ---------------------------------------------------------------------------
+# Random draws
+# ---------------------------------------------------------------------------
+
+
+def _epoch_permutation(n, seed):
+    """The permutation scikit-learn's epoch shuffle applies for ``seed``.
+
+    A Fisher-Yates pass whose draws come from a 32-bit xorshift generator
+    (shifts 13, 17, 5; a zero state is replaced by 1; outputs reduced modulo
+    2**31). The pass only depends on positions, so applying it to an index
+    array equals indexing that array with the returned permutation.
+    """
+    state = int(seed) & _U32
+    perm = list(range(n))
+    for i in range(n - 1):
+        if state == 0:
+            state = 1
+        state ^= (state << 13) & _U32
+        state ^= state >> 17
+        state ^= (state << 5) & _U32
+        j = i + (state & 0x7FFFFFFF) % (n - i)
+        perm[i], perm[j] = perm[j], perm[i]
+    return np.asarray(perm, dtype=np.intp)
+
+
+def _validation_mask(n_samples, validation_fraction, random_state, sample_weight):
+    """scikit-learn's early-stopping split of the rows, with its errors."""
+    fraction = float(validation_fraction)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(
+            f"test_size={validation_fraction} should be either positive and "
+            f"smaller than the number of samples {n_samples} or a float in the "
+            "(0, 1) range"
+        )
+    n_val = math.ceil(fraction * n_samples)
+    n_train = n_samples - n_val
+    if n_train == 0:
+        raise ValueError(
+            f"With n_samples={n_samples}, test_size={validation_fraction} and "
+            "train_size=None, the resulting train set will be empty. Adjust any "
+            "of the aforementioned parameters."
+        )
+    order = check_random_state(random_state).permutation(n_samples)
+    val_rows = order[:n_val]
+    if not np.any(sample_weight[val_rows] > 0):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider using "
+            "a different random state."
+        )
+    if n_val == 0:  # cannot happen with a fraction in (0, 1); kept for parity
+        raise ValueError(
+            "Splitting %d samples into a train set and a validation set with "
+            "validation_fraction=%r led to an empty set (%d and %d samples). "
+            "Please either change validation_fraction, increase number of "
+            "samples, or disable early_stopping."
+            % (n_samples, validation_fraction, n_train, n_val)
+        )
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[val_rows] = True
+    return mask
+
+
+def _r2(X_val, y_val, sw_val, w, intercept):
+    """Weighted R² of ``X_val @ w + intercept`` (scikit-learn's conventions)."""
+    if X_val.shape[0] < 2:
+        warnings.warn(
+            "R^2 score is not well-defined with less than two samples.",
+            UndefinedMetricWarning,
+        )
+        return float("nan")
+    pred = np.asarray(X_val @ w).ravel() + np.float64(intercept)
+    y = y_val.astype(np.float64)
+    sw = sw_val.astype(np.float64)
+    num = float(np.sum(sw * (y - pred) ** 2))
+    den = float(np.sum(sw * (y - np.average(y, weights=sw)) ** 2))
+    if num == 0.0:
+        return 1.0
+    if den == 0.0:
+        return 0.0
+    return 1.0 - num / den
+
+
+# ---------------------------------------------------------------------------
+# The fit
+# ---------------------------------------------------------------------------
+
+
+def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_iter,
+              incremental, random_state, on_epoch_end=None):
+    """Run scikit-learn's per-sample SGD (``SGDRegressor``) for one call (issue #8).
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's hyperparameters (``get_params()`` of
+        SGDRegressorPlus): ``loss``, ``penalty``, ``alpha``, ``l1_ratio``,
+        ``fit_intercept``, ``tol``, ``shuffle``, ``verbose``, ``epsilon``,
+        ``learning_rate``, ``eta0``, ``power_t``, ``early_stopping``,
+        ``validation_fraction``, ``n_iter_no_change``, ``average``. Other keys
+        are ignored.
+    X : ndarray or scipy CSR matrix/array of shape (n_samples, n_features)
+        Validated float64 or float32 data.
+    y : ndarray of shape (n_samples,)
+        Targets (cast to X's dtype).
+    sample_weight : ndarray of shape (n_samples,) or None
+        Sample weights (cast to X's dtype); None means ones.
+    coef : ndarray of shape (n_features,)
+        Starting coefficients: zeros for a new fit, else the warm-start,
+        ``partial_fit`` or ``coef_init`` values. Not modified.
+    intercept : ndarray of shape (1,)
+        Starting intercept, likewise.
+    standard : dict or None
+        With averaging, the ``standard`` of the previous call
+        (``standard_coef``, ``standard_intercept``, ``average_coef``,
+        ``average_intercept``); training then continues from its plain SGD
+        weights and running average, and ``coef``/``intercept`` are not used.
+        None starts the average afresh from ``coef``/``intercept`` (a new or
+        warm-started fit). Ignored without averaging.
+    t : float
+        scikit-learn's ``t_`` to start from: 1.0 for ``fit``, the previous
+        ``t_`` for ``partial_fit``.
+    max_iter : int
+        Maximum number of epochs of this call (1 for ``partial_fit``).
+    incremental : bool
+        True for ``partial_fit``: no ConvergenceWarning. The validation split
+        still follows ``params["early_stopping"]``, as in scikit-learn (which
+        only lets ``partial_fit`` run with ``early_stopping`` after a ``fit``);
+        pass ``early_stopping=False`` to train on every row.
+    random_state : None, int or RandomState
+        The estimator's ``random_state``; an instance is consumed exactly as
+        scikit-learn consumes it.
+    on_epoch_end : callable or None
+        ``on_epoch_end(epoch_index, coef, intercept) -> bool`` after every
+        epoch (``epoch_index`` counts from 0 within this call; ``coef`` and
+        ``intercept`` are copies of what would be exposed if training ended
+        there). Returning True stops the training.
+
+    Returns
+    -------
+    ExactResult
+        ``coef``, ``intercept`` (exposed values, X's dtype), ``standard``,
+        ``n_iter``, ``t``, ``loss_curve``, ``validation_scores``,
+        ``best_validation_score``, ``converged``.
+
+    Raises
+    ------
+    ValueError
+        scikit-learn's errors: an empty training set or validation rows that
+        all have zero weight with ``early_stopping``, and a floating-point
+        overflow during training.
+
+    Notes
+    -----
+    With ``early_stopping`` the returned weights are those of the last epoch,
+    as in scikit-learn; with ``tol`` not None the caller may restore the best
+    epoch's weights itself. The ConvergenceWarning is emitted when a ``fit``
+    (``incremental=False``) with ``tol`` not None runs ``max_iter`` epochs,
+    even if the stopping rule fired in the last one (as scikit-learn does).
+    """
+    dtype = np.dtype(X.dtype)
+    if dtype not in _RESCALE_BELOW:
+        raise TypeError(f"X must be float64 or float32, got {dtype}.")
+    single = dtype == np.float32
+    cast = dtype.type  # rounds a double to X's precision
+    if single:
+        def rnd(v):
+            return float(np.float32(v))
+    else:
+        def rnd(v):
+            return v
+
+    sparse = sp.issparse(X)
+    if sparse:
+        X = sp.csr_matrix(X)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        indptr = X.indptr.tolist()
+        indices = X.indices
+        xdata = X.data
+        xdata64 = xdata.astype(np.float64, copy=False)
+    else:
+        X = np.ascontiguousarray(X)
+        X64 = X.astype(np.float64, copy=False)
+    n_samples, n_features = X.shape
+    y = np.ascontiguousarray(y, dtype=dtype).reshape(-1)
+    if sample_weight is None:
+        sw = np.ones(n_samples, dtype=dtype)
+    else:
+        sw = np.ascontiguousarray(sample_weight, dtype=dtype).reshape(-1)
+
+    # ---- hyperparameters ------------------------------------------------
+    loss = _make_loss(params["loss"], params["epsilon"])
+    loss_value, loss_grad = loss.value, loss.grad
+    penalty = _PENALTIES[str(params["penalty"]).lower()]
+    lr = _LEARNING_RATES[params["learning_rate"]]
+    alpha = float(params["alpha"])
+    l1_ratio = 0.0 if params["l1_ratio"] is None else float(params["l1_ratio"])
+    if penalty == _L2:
+        l1_ratio = 0.0
+    elif penalty == _L1:
+        l1_ratio = 1.0
+    fit_intercept = bool(params["fit_intercept"])
+    tol = -math.inf if params["tol"] is None else float(params["tol"])
+    shuffle = bool(params["shuffle"])
+    verbose = int(params["verbose"])
+    eta0 = float(params["eta0"])
+    power_t = float(params["power_t"])
+    early_stopping = bool(params["early_stopping"])
+    n_iter_no_change = int(params["n_iter_no_change"])
+    average = int(params["average"])
+    max_iter = int(max_iter)
+    pa = lr >= _PA1
+    l1_part = penalty in (_L1, _ELASTICNET)
+    decay_part = penalty >= _L2
+    rescale_below = _RESCALE_BELOW[dtype]
+
+    # ---- random draws, in scikit-learn's order --------------------------
+    if early_stopping:
+        val_mask = _validation_mask(
+            n_samples, params["validation_fraction"], random_state, sw
+        )
+        X_val, y_val, sw_val = X[val_mask], y[val_mask], sw[val_mask]
+        skip = val_mask.tolist()
+    else:
+        val_mask = None
+        skip = None
+    rng = check_random_state(random_state)
+    seed = int(rng.randint(0, _SEED_BOUND))
+    rng.randint(1, _SEED_BOUND)  # the dataset's own seed: drawn, not used here
+    perm = _epoch_permutation(n_samples, seed) if shuffle else None
+    order = np.arange(n_samples, dtype=np.intp)
+    intercept_decay = _SPARSE_INTERCEPT_DECAY if sparse else 1.0
+    n_train = n_samples - (int(val_mask.sum()) if early_stopping else 0)
+
+    # ---- state ----------------------------------------------------------
+    averaging = average > 0
+    if averaging and standard is not None:
+        w = np.array(standard["standard_coef"], dtype=dtype).reshape(-1)
+        b0 = float(np.asarray(standard["standard_intercept"]).reshape(-1)[0])
+        aw = np.array(standard["average_coef"], dtype=dtype).reshape(-1)
+        avg_intercept = float(np.asarray(standard["average_intercept"]).reshape(-1)[0])
+    else:
+        w = np.array(coef, dtype=dtype).reshape(-1)
+        b0 = float(np.asarray(intercept).reshape(-1)[0])
+        aw = np.zeros(n_features, dtype=dtype) if averaging else None
+        avg_intercept = 0.0
+    if w.shape[0] != n_features:
+        raise ValueError(
+            f"coef has {w.shape[0]} entries, X has {n_features} features."
+        )
+    bias = b0
+    t = float(t)
+    t_in = t
+    # True weights are wscale * w; the running average is (aw + a * w) / b.
+    wscale = 1.0
+    avg_a = 0.0
+    avg_b = 1.0
+    q = np.zeros(n_features, dtype=dtype) if l1_part else None  # L1 applied so far
+    u = 0.0  # L1 penalty a weight could have received so far
+    sq_norm = float(np.dot(w, w))
+    l1_norm = float(np.sum(np.abs(w)))
+
+    def fold_scale():
+        """Fold wscale (and the average's a, b) into the stored vectors."""
+        nonlocal wscale, avg_a, avg_b
+        if aw is not None:
+            np.add(aw, cast(avg_a) * w, out=aw)
+            np.multiply(aw, cast(1.0 / avg_b), out=aw)
+            avg_a = 0.0
+            avg_b = 1.0
+        np.multiply(w, cast(wscale), out=w)
+        wscale = 1.0
+
+    def exposed(n_epochs):
+        """Copies of what scikit-learn would expose after n_epochs epochs."""
+        if averaging and average <= t_in + n_epochs * n_samples - 1.0:
+            avg = (aw.astype(np.float64) + avg_a * w.astype(np.float64)) / avg_b
+            return avg.astype(dtype), np.array([avg_intercept], dtype=dtype)
+        return (w.astype(np.float64) * wscale).astype(dtype), np.array([bias], dtype=dtype)
+
+    eta = eta0
+    optimal_init = 0.0
+    if lr == _OPTIMAL:
+        # Start t so that the first step is about 1 / sqrt(alpha) in size.
+        typw = math.sqrt(1.0 / math.sqrt(alpha))
+        initial_eta0 = typw / max(1.0, loss_grad(1.0, -typw))
+        optimal_init = 1.0 / (initial_eta0 * alpha)
+
+    y_list = y.tolist()
+    sw_list = sw.tolist()
+    no_improvement = 0
+    best_objective = math.inf
+    best_score = -math.inf
+    loss_curve, scores = [], []
+    converged = False
+    overflow = False
+    count = 0
+    epoch = 0
+    t_start = time.time()
+
+    with np.errstate(all="ignore"):
+        for epoch in range(max_iter):
+            sumloss = 0.0
+            objective_sum = 0.0
+            if verbose > 0:
+                print("-- Epoch %d" % (epoch + 1))
+            if shuffle:
+                order = order[perm]
+            for i in order.tolist():
+                if skip is not None and skip[i]:
+                    continue  # validation row
+                if sparse:
+                    lo, hi = indptr[i], indptr[i + 1]
+                    ind = indices[lo:hi]
+                    x = xdata[lo:hi]
+                    x64 = xdata64[lo:hi]
+                else:
+                    ind = slice(None)
+                    x = X[i]
+                    x64 = X64[i]
+                yi = y_list[i]
+
+                # prediction; in single precision each product is rounded
+                if single:
+                    raw = float(np.sum(w[ind] * x, dtype=np.float64))
+                else:
+                    raw = float(np.dot(w[ind], x))
+                p = rnd(raw * wscale) + bias
+
+                if lr == _OPTIMAL:
+                    eta = 1.0 / (alpha * (optimal_init + t - 1))
+                elif lr == _INVSCALING:
+                    eta = eta0 / math.pow(t, power_t)
+
+                cur = loss_value(yi, p)
+                sumloss += cur
+                objective_sum += cur
+                if not pa and penalty != _NO_PENALTY:
+                    nrm = rnd(math.sqrt(sq_norm))
+                    objective_sum += alpha * (
+                        (1 - l1_ratio) * 0.5 * (nrm * nrm) + l1_ratio * rnd(l1_norm)
+                    )
+
+                if lr == _PA1:
+                    sqx = float(np.dot(x64, x64))
+                    if sqx == 0:
+                        continue  # not counted in t
+                    step = min(eta0, loss_value(yi, p) / sqx)
+                elif lr == _PA2:
+                    sqx = float(np.dot(x64, x64))
+                    step = loss_value(yi, p) / (sqx + 0.5 / eta0)
+                else:
+                    dloss = loss_grad(yi, p)
+                    if dloss < -_GRAD_CLIP:
+                        dloss = -_GRAD_CLIP
+                    elif dloss > _GRAD_CLIP:
+                        dloss = _GRAD_CLIP
+                    step = -eta * dloss
+                if pa and yi - p < 0:
+                    step = -step
+                step *= sw_list[i]
+
+                if decay_part:
+                    c = rnd(max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)))
+                    wscale *= c
+                    sq_norm *= rnd(c * c)
+                    l1_norm *= abs(c)
+                    if wscale < rescale_below:
+                        fold_scale()
+
+                if step != 0.0:
+                    c = rnd(step)
+                    ws = rnd(wscale)
+                    w[ind] = w[ind] + x64 * rnd(c / ws)
+                    wv = w[ind]
+                    if single:
+                        acc2 = float(np.sum(wv * wv, dtype=np.float64))
+                        acc1 = float(np.sum(np.abs(wv), dtype=np.float64))
+                    else:
+                        acc2 = float(np.dot(wv, wv))
+                        acc1 = float(np.sum(np.abs(wv)))
+                    sq_norm = acc2 * rnd(ws * ws)
+                    l1_norm = acc1 * ws
+                if fit_intercept and step != 0:
+                    bias += step * intercept_decay
+
+                if 0 < average <= t:
+                    n_avg = rnd(t - average + 1)
+                    mu = 1.0 / n_avg
+                    aw[ind] = aw[ind] + (x64 * avg_a) * (-rnd(step) / wscale)
+                    if n_avg > 1:
+                        avg_b /= 1.0 - mu
+                    avg_a += mu * avg_b * wscale
+                    avg_intercept += (bias - avg_intercept) / (t - average + 1)
+
+                if l1_part:
+                    u += l1_ratio * eta * alpha
+                    z = w[ind].astype(np.float64)
+                    qz = q[ind].astype(np.float64)
+                    sz = wscale * z
+                    new = z.copy()
+                    pos = sz > 0.0
+                    neg = sz < 0.0
+                    new[pos] = np.maximum(0.0, z[pos] - (u + qz[pos]) / wscale)
+                    new[neg] = np.minimum(0.0, z[neg] + (u - qz[neg]) / wscale)
+                    w[ind] = new
+                    q[ind] = qz + wscale * (w[ind].astype(np.float64) - z)
+
+                t += 1
+                count += 1
+
+            loss_curve.append(sumloss / n_train)
+            if not math.isfinite(bias) or not np.all(np.isfinite(w)):
+                overflow = True
+                break
+
+            if early_stopping:
+                score = _r2(X_val, y_val, sw_val, w, bias)
+                scores.append(score)
+                if verbose > 0:
+                    print(
+                        "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
+                        "Objective: %f, Validation score: %f"
+                        % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w), bias, count,
+                           sumloss / n_train, objective_sum / n_train, score)
+                    )
+                    print("Total training time: %.2f seconds." % (time.time() - t_start))
+                if tol > -math.inf and score < best_score + tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+                if score > best_score:
+                    best_score = score
+            else:
+                objective = objective_sum / n_train
+                if verbose > 0:
+                    print(
+                        "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
+                        "Objective: %f"
+                        % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w), bias, count,
+                           sumloss / n_train, objective)
+                    )
+                    print("Total training time: %.2f seconds." % (time.time() - t_start))
+                if tol > -math.inf and objective > best_objective - tol:
+                    no_improvement += 1
+                else:
+                    no_improvement = 0
+                if objective < best_objective:
+                    best_objective = objective
+
+            stop = False
+            if no_improvement >= n_iter_no_change:
+                if lr == _ADAPTIVE and eta > 1e-6:
+                    eta = eta / 5
+                    no_improvement = 0
+                else:
+                    if verbose:
+                        print("Convergence after %d epochs took %.2f seconds"
+                              % (epoch + 1, time.time() - t_start))
+                    converged = stop = True
+            if on_epoch_end is not None:
+                cb_coef, cb_intercept = exposed(epoch + 1)
+                if on_epoch_end(epoch, cb_coef, cb_intercept):
+                    stop = True
+            if stop:
+                break
+
+    if overflow:
+        raise ValueError(
+            "Floating-point under-/overflow occurred at epoch #%d. Scaling input "
+            "data with StandardScaler or MinMaxScaler might help." % (epoch + 1)
+        )
+
+    with np.errstate(all="ignore"):
+        fold_scale()
+    n_iter = epoch + 1
+    t_out = t_in + n_iter * n_samples
+
+    if averaging:
+        standard_out = {
+            "standard_coef": w,
+            "standard_intercept": np.array([bias], dtype=np.float64),
+            "average_coef": aw,
+            "average_intercept": np.array([avg_intercept], dtype=np.float64),
+        }
+        if average <= t_out - 1.0:
+            out_coef, out_intercept = aw.copy(), avg_intercept
+        else:
+            out_coef, out_intercept = w.copy(), bias
+    else:
+        standard_out = None
+        out_coef, out_intercept = w, bias
+
+    if not incremental and params["tol"] is not None and n_iter == max_iter:
+        warnings.warn(
+            "Maximum number of iteration reached before convergence. Consider "
+            "increasing max_iter to improve the fit.",
+            ConvergenceWarning,
+        )
+
+    return ExactResult(
+        coef=out_coef,
+        intercept=np.array([out_intercept], dtype=dtype),
+        standard=standard_out,
+        n_iter=n_iter,
+        t=float(t_out),
+        loss_curve=[float(v) for v in loss_curve],
+        validation_scores=[float(s) for s in scores],
+        best_validation_score=float(best_score) if early_stopping else None,
+        converged=converged,
+    )
