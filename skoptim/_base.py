@@ -148,6 +148,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         self.learning_rate_ = schedule
         self.batch_size_ = config.batch_size
         self._training_state = training_state
+        self.__dict__.pop("_exact_standard", None)  # the exact mode's, now stale
         for name, value in attributes.items():
             setattr(self, name, value)
         self._commit(result, continuing=continuing, incremental=incremental)

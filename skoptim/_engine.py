@@ -90,7 +90,9 @@ class TrainConfig:
     # n_iter_no_change + 1; each estimator keeps its counterpart's rule.
     extra_patience: int = 0
     # Schedules counting samples read the count at the start of the epoch
-    # (scikit-learn's MLP sets its rate once per epoch, from t_).
+    # (scikit-learn's MLP sets its rate once per epoch, from t_), and the first
+    # epoch of a fit reads 0 (a new fit's optimizer starts at the base rate,
+    # also on a warm start, whose t_ goes on).
     samples_at_epoch_start: bool = False
     # Prints an epoch's verbose lines, given an EpochReport.
     report: object = None
@@ -261,9 +263,12 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     Rows are grouped by a hash of ``(X, y)``, so copies of a row never straddle
     train and validation, and a sample weight of ``k`` holds out exactly what
     ``k`` repeated rows would. Groups are ordered canonically (sorted keys) and
-    shuffled with ``random_state``; with ``stratify`` each class gives
-    ``round(fraction * n_class)`` groups (at most all but one), and at least
-    one group is held out. Returns ``(train_idx, val_idx)`` (NumPy).
+    shuffled with ``random_state``. ``ceil(fraction * n_groups)`` groups are
+    held out (scikit-learn's ``ShuffleSplit`` count); a fraction that leaves no
+    training or no validation group raises scikit-learn's error. With
+    ``stratify`` each class gives ``round(fraction * n_class)`` groups (at most
+    all but one), and at least one group is held out. Returns
+    ``(train_idx, val_idx)`` (NumPy).
     """
     n = X.shape[0]
     y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
@@ -276,6 +281,14 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
             "Early stopping needs at least 2 distinct samples to hold out "
             f"validation_fraction={fraction}; got n_samples={n_groups} distinct."
         )
+    n_val = math.ceil(fraction * n_groups)
+    if n_val == 0 or n_val == n_groups:
+        raise ValueError(
+            f"Splitting {n_groups} samples into a train set and a validation set with "
+            f"validation_fraction={fraction!r} led to an empty set "
+            f"({n_groups - n_val} and {n_val} samples). Please either change "
+            "validation_fraction, increase number of samples, or disable early_stopping."
+        )
     rng = np.random.default_rng(random_state)
     if stratify:
         _, labels = np.unique(y_np[first], axis=0, return_inverse=True)
@@ -285,7 +298,11 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     val_groups = []
     for c in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == c))
-        k = min(int(round(fraction * members.size)), members.size - 1)
+        # Stratified: each class in proportion, never all of a class (a class
+        # of one member stays in training: a graceful split where
+        # scikit-learn's StratifiedShuffleSplit raises).
+        k = (min(int(round(fraction * members.size)), members.size - 1) if stratify
+             else n_val)
         val_groups.append(members[:k])
     val_groups = np.concatenate(val_groups)
     if val_groups.size == 0:
@@ -581,6 +598,7 @@ class _Batches:
         self.take = [_Gather(a, xp) for a in (X, y, self.sw)]
         self.stepper = _Stepper(problem, config, n, {b - a for a, b in self.bounds}, xp)
         self.first_batch = None  # (loss, weight) of the call's first batch
+        self.epochs_run = 0
 
     def _order(self):
         """This epoch's permutation (None: data order), its copy on the device,
@@ -605,7 +623,9 @@ class _Batches:
         xp, flat, clock, config = self.xp, self.flat, self.clock, self.config
         take_X, take_y, take_sw = self.take
         perm, dev_perm, weights = self._order()
-        self.stepper.epoch_samples = clock.n_samples_seen
+        # check_convergence is set for fit, not partial_fit.
+        new_fit = config.check_convergence and self.epochs_run == 0
+        self.stepper.epoch_samples = 0.0 if new_fit else clock.n_samples_seen
         noise = epoch_noise = None
         if self.keys is not None:
             epoch_noise = RowNoise(self.backend, None, self.state.noise_seed, clock.epoch)
@@ -630,6 +650,7 @@ class _Batches:
                 self.average, self.average_count = _update_average(
                     self.average, self.average_count, flat.buffer, xp)
         clock.epoch += 1
+        self.epochs_run += 1
         return loss_sum, weights
 
     def exposed(self):

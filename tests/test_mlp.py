@@ -852,8 +852,7 @@ def test_every_schedule_fits_iris(iris, learning_rate, learning_rate_init):
 def test_undocumented_optimal_schedule_is_rejected(iris):
     """'optimal' needs a linear model's alpha and t0; the MLP does not list it."""
     X, y = iris
-    with pytest.raises(ValueError, match="The 'learning_rate' parameter of "
-                                         "MLPClassifierPlus must be"):
+    with pytest.raises(ValueError, match="Unknown learning_rate 'optimal'"):
         MLPClassifierPlus(learning_rate="optimal", solver="sgd").fit(X, y)
 
 

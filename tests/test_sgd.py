@@ -535,8 +535,8 @@ INVALID_PARAMS = {
     "dropout-one": ({"dropout": 1.0}, ValueError, "The 'dropout' parameter of "
                     "SGDRegressorPlus must be a float in the range \\[0.0, 1.0\\)"),
     "learning_rate-typo": ({"learning_rate": "cosinee"}, ValueError,
-                           "The 'learning_rate' parameter of SGDRegressorPlus must "
-                           "be a str among"),
+                           "Unknown learning_rate 'cosinee'.*'pa1'.*Did you mean "
+                           "'cosine'\\?"),
     "device-unknown": ({"device": "tpu"}, ValueError, "The 'device' parameter must be "
                        "'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
     "optimal-alpha-zero": ({"learning_rate": "optimal", "alpha": 0}, ValueError,

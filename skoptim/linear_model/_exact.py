@@ -213,7 +213,10 @@ def _make_loss(name, epsilon):
         return _EpsilonInsensitive(epsilon)
     if name == "squared_epsilon_insensitive":
         return _SquaredEpsilonInsensitive(epsilon)
-    raise ValueError(f"Unknown loss {name!r} for the exact mode.")
+    raise ValueError(
+        "The exact mode (batch_size=1) supports loss in 'squared_error', 'huber', "
+        f"'epsilon_insensitive', 'squared_epsilon_insensitive'; got {name!r}."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -333,8 +336,11 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         (``standard_coef``, ``standard_intercept``, ``average_coef``,
         ``average_intercept``); training then continues from its plain SGD
         weights and running average, and ``coef``/``intercept`` are not used.
-        None starts the average afresh from ``coef``/``intercept`` (a new or
-        warm-started fit). Ignored without averaging.
+        None starts the average afresh from ``coef``/``intercept`` (a new fit,
+        or ``coef_init``/``intercept_init``). Ignored without averaging. Note
+        that scikit-learn's ``warm_start`` re-fit of an averaged model ignores
+        ``coef_init`` and continues from the carried state with ``t_`` reset
+        to 1: to reproduce it pass the previous ``standard`` and ``t=1.0``.
     t : float
         scikit-learn's ``t_`` to start from: 1.0 for ``fit``, the previous
         ``t_`` for ``partial_fit``.
@@ -349,10 +355,11 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         The estimator's ``random_state``; an instance is consumed exactly as
         scikit-learn consumes it.
     on_epoch_end : callable or None
-        ``on_epoch_end(epoch_index, coef, intercept) -> bool`` after every
-        epoch (``epoch_index`` counts from 0 within this call; ``coef`` and
-        ``intercept`` are copies of what would be exposed if training ended
-        there). Returning True stops the training.
+        ``on_epoch_end(epoch_index, coef, intercept, score) -> bool`` after
+        every epoch (``epoch_index`` counts from 0 within this call; ``coef``
+        and ``intercept`` are copies of what would be exposed if training
+        ended there; ``score`` is the epoch's validation R², None without
+        early stopping). Returning True stops the training.
 
     Returns
     -------
@@ -411,8 +418,19 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
     # ---- hyperparameters ------------------------------------------------
     loss = _make_loss(params["loss"], params["epsilon"])
     loss_value, loss_grad = loss.value, loss.grad
-    penalty = _PENALTIES[str(params["penalty"]).lower()]
-    lr = _LEARNING_RATES[params["learning_rate"]]
+    penalty = _PENALTIES.get(str(params["penalty"]).lower())
+    if penalty is None:
+        raise ValueError(
+            "The exact mode (batch_size=1) supports penalty in 'l2', 'l1', "
+            f"'elasticnet' or None; got {params['penalty']!r}."
+        )
+    lr = _LEARNING_RATES.get(params["learning_rate"]) if isinstance(
+        params["learning_rate"], str) else None
+    if lr is None:
+        raise ValueError(
+            "The exact mode (batch_size=1) supports learning_rate in "
+            f"{sorted(_LEARNING_RATES)}; got {params['learning_rate']!r}."
+        )
     alpha = float(params["alpha"])
     l1_ratio = 0.0 if params["l1_ratio"] is None else float(params["l1_ratio"])
     if penalty == _L2:
@@ -496,7 +514,8 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         if averaging and average <= t_in + n_epochs * n_samples - 1.0:
             avg = (aw.astype(np.float64) + avg_a * w.astype(np.float64)) / avg_b
             return avg.astype(dtype), np.array([avg_intercept], dtype=dtype)
-        return (w.astype(np.float64) * wscale).astype(dtype), np.array([bias], dtype=dtype)
+        plain = (w.astype(np.float64) * wscale).astype(dtype)
+        return plain, np.array([bias], dtype=dtype)
 
     eta = eta0
     optimal_init = 0.0
@@ -634,17 +653,21 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
                 overflow = True
                 break
 
+            objective = objective_sum / n_train
             if early_stopping:
                 score = _r2(X_val, y_val, sw_val, w, bias)
                 scores.append(score)
-                if verbose > 0:
-                    print(
-                        "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
-                        "Objective: %f, Validation score: %f"
-                        % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w), bias, count,
-                           sumloss / n_train, objective_sum / n_train, score)
-                    )
-                    print("Total training time: %.2f seconds." % (time.time() - t_start))
+            if verbose > 0:
+                report = (
+                    "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
+                    "Objective: %f" % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w),
+                                       bias, count, sumloss / n_train, objective)
+                )
+                if early_stopping:
+                    report += ", Validation score: %f" % score
+                print(report)
+                print("Total training time: %.2f seconds." % (time.time() - t_start))
+            if early_stopping:
                 if tol > -math.inf and score < best_score + tol:
                     no_improvement += 1
                 else:
@@ -652,15 +675,6 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
                 if score > best_score:
                     best_score = score
             else:
-                objective = objective_sum / n_train
-                if verbose > 0:
-                    print(
-                        "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
-                        "Objective: %f"
-                        % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w), bias, count,
-                           sumloss / n_train, objective)
-                    )
-                    print("Total training time: %.2f seconds." % (time.time() - t_start))
                 if tol > -math.inf and objective > best_objective - tol:
                     no_improvement += 1
                 else:
@@ -680,7 +694,8 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
                     converged = stop = True
             if on_epoch_end is not None:
                 cb_coef, cb_intercept = exposed(epoch + 1)
-                if on_epoch_end(epoch, cb_coef, cb_intercept):
+                if on_epoch_end(epoch, cb_coef, cb_intercept,
+                                score if early_stopping else None):
                     stop = True
             if stop:
                 break

@@ -28,12 +28,28 @@ from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._losses import REGRESSION_LOSSES
 from skoptim._penalties import Penalty
-from skoptim._validation import check_X, check_X_y, check_same_namespace
+from skoptim._validation import (
+    check_sample_weight,
+    check_same_namespace,
+    check_X,
+    check_X_y,
+)
+from skoptim.linear_model._exact import fit_exact
 from skoptim.optim import Constant, Optimizer, Schedule, resolve_optimizer, resolve_schedule
 from skoptim.optim._schedules import Optimal, optimal_t0
 
 _AUTO_BATCH = 256
 _PA_RATES = ("pa1", "pa2")
+# scikit-learn's own schedules: with batch_size=1 and solver='sgd' they run the
+# exact per-sample mode.
+_EXACT_RATES = ("constant", "optimal", "invscaling", "adaptive", *_PA_RATES)
+
+
+class _Shape:
+    """The one thing ``_init_params`` reads of a problem: the number of targets."""
+
+    def __init__(self, n_targets):
+        self.n_targets = n_targets
 
 
 class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -272,11 +288,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         **SGDRegressor._parameter_constraints,
-        "learning_rate": [
-            StrOptions({"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2",
-                        "inverse_time", "exponential", "step", "cosine", "plateau"}),
-            Schedule,
-        ],
+        # Names are checked when resolved: the error suggests the closest one.
+        "learning_rate": [str, Schedule],
         "solver": [str, Optimizer],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
                        StrOptions({"auto"})],
@@ -369,6 +382,9 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     # -- parameter checks -------------------------------------------------
     def _check_params(self):
         check_device(self.device)
+        self._resolve_optimizer()
+        if not (isinstance(self.learning_rate, str) and self.learning_rate in _PA_RATES):
+            resolve_schedule(self.learning_rate, also_valid=_PA_RATES)
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
@@ -435,6 +451,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         if coef_init is not None or intercept_init is not None:
             init = (coef_init, intercept_init)
             self.__dict__.pop("_training_state", None)
+        if self._exact_mode(X) and X_val is None:
+            return self._fit_exact(X, y, sample_weight, incremental=False, init=init)
         return self._fit_engine(X, y, sample_weight, incremental=False, X_val=X_val,
                                 y_val=y_val, sample_weight_val=sample_weight_val,
                                 init=init)
@@ -464,7 +482,119 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         self._check_params()
+        if self._exact_mode(X):
+            return self._fit_exact(X, y, sample_weight, incremental=True)
         return self._fit_engine(X, y, sample_weight, incremental=True)
+
+    # -- the exact mode (batch_size=1) --------------------------------------
+    def _exact_mode(self, X):
+        """Whether this fit replays scikit-learn's per-sample algorithm."""
+        return (self.batch_size == 1 and isinstance(self.solver, str)
+                and self.solver == "sgd" and isinstance(self.learning_rate, str)
+                and self.learning_rate in _EXACT_RATES and self.dropout == 0
+                and self.device in ("auto", "cpu")
+                and (sp.issparse(X) or resolve_backend(X, device="auto").is_numpy))
+
+    def _fit_exact(self, X, y, sample_weight, *, incremental, init=None):
+        """Fit with :func:`~skoptim.linear_model._exact.fit_exact`, one target at
+        a time, reporting each epoch to the callbacks; commit once."""
+        backend = resolve_backend(X, device="cpu")
+        continuing = init is None and self._is_fitted() and (incremental or self.warm_start)
+        X, Y = self._check_train_data(X, y, reset=not continuing, backend=backend,
+                                      classes=None, incremental=incremental)
+        sw = check_sample_weight(sample_weight, X, backend.dtype)
+        k, d = Y.shape[1], X.shape[1]
+        start = (self._exposed_params(self._make_exact_problem(k, backend), backend)
+                 if continuing else self._init_params(_Shape(k), backend, None, init))
+        coefs = np.asarray(start[0]).T.reshape(k, d)
+        intercepts = np.asarray(start[1]).reshape(k) if self.fit_intercept else np.zeros(k)
+        standard = getattr(self, "_exact_standard", None) if continuing else None
+        t = float(self.t_) if incremental and continuing else 1.0
+        params = self.get_params()
+        if incremental:
+            params["early_stopping"] = False  # partial_fit holds nothing out
+        max_iter = 1 if incremental else self.max_iter
+        metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
+        # One task per epoch, and one begun after the last that never runs.
+        ctx = self._init_callback_context(max_subtasks=(max_iter + 1) * k)
+        y_cb = self._callback_target(Y)
+        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y_cb, metadata=metadata)
+        results, restored = [], []
+        for j in range(k):
+            best = {"score": -math.inf, "weights": None}
+            epoch_ctx = [None]
+
+            def begin():
+                epoch_ctx[0] = ctx.subcontext(task_name="epoch")
+                epoch_ctx[0].call_on_fit_task_begin(estimator=self, X=X, y=y_cb,
+                                                    metadata=metadata)
+
+            def on_epoch_end(epoch, coef, intercept, score, j=j, best=best):
+                if score is not None and score >= best["score"]:
+                    best["score"], best["weights"] = score, (coef, intercept)
+                stop = epoch_ctx[0].call_on_fit_task_end(
+                    estimator=self, X=X, y=y_cb, metadata=metadata,
+                    reconstruction_attributes=lambda: {"coef_": coef,
+                                                       "intercept_": intercept,
+                                                       "n_iter_": epoch + 1})
+                begin()
+                return stop
+
+            begin()
+            result = fit_exact(
+                params, X, Y[:, j], sw, coef=coefs[j], intercept=intercepts[j:j + 1],
+                standard=None if standard is None else standard[j], t=t,
+                max_iter=max_iter, incremental=incremental,
+                random_state=self.random_state, on_epoch_end=on_epoch_end)
+            epoch_ctx[0].call_on_fit_task_end(estimator=self)  # the one never run
+            keep_best = (params["early_stopping"] and self.tol is not None
+                         and best["weights"] is not None)
+            restored.append(keep_best)
+            if keep_best:
+                result.coef, result.intercept = best["weights"]
+            results.append(result)
+        coef = np.stack([r.coef for r in results]).astype(X.dtype, copy=False)
+        intercept = np.concatenate([np.asarray(r.intercept).reshape(1) for r in results])
+        intercept = intercept.astype(X.dtype, copy=False)
+        if not self.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        attributes = {"coef_": coef.ravel() if self._single_output else coef,
+                      "intercept_": intercept}
+        ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
+                                 reconstruction_attributes=attributes)
+        # Commit: the only place where the fit changes the estimator.
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self.__dict__.pop("_training_state", None)  # the engine's, now stale
+        self._exact_standard = (None if any(restored) or results[0].standard is None
+                                else [r.standard for r in results])
+        self.solver_ = resolve_optimizer("sgd")
+        self.learning_rate_ = self.learning_rate
+        self.batch_size_ = 1
+        self.n_iter_ = max(r.n_iter for r in results)
+        self.t_ = results[0].t
+        curves = [r.loss_curve for r in results]
+        self.loss_curve_ = [float(np.mean([c[min(i, len(c) - 1)] for c in curves]))
+                            for i in range(self.n_iter_)]
+        self.loss_ = self.loss_curve_[-1]
+        if incremental and hasattr(self, "validation_scores_"):
+            return self
+        scores = [r.validation_scores for r in results]
+        if params["early_stopping"]:
+            self.validation_scores_ = [float(np.mean([s[min(i, len(s) - 1)] for s in scores]))
+                                       for i in range(self.n_iter_)]
+            self.best_validation_score_ = finite_or_none(max(self.validation_scores_))
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        return self
+
+    def _make_exact_problem(self, n_targets, backend):
+        return _LinearProblem(loss=None, n_targets=n_targets,
+                              fit_intercept=self.fit_intercept, dropout=0.0,
+                              curvature=None, backend=backend,
+                              single_output=self._single_output)
 
     def predict(self, X):
         """Predict using the linear model.

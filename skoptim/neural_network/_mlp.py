@@ -43,8 +43,11 @@ from skoptim.optim import (
     resolve_optimizer,
     resolve_schedule,
 )
+from skoptim.optim._optimizers import unknown_name_error
+from skoptim.optim._schedules import SCHEDULES
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+_SCHEDULES = tuple(name for name in SCHEDULES if name != "optimal")
 
 
 def _is_lbfgs(solver):
@@ -288,11 +291,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **MLPClassifier._parameter_constraints,
         "solver": [str, Optimizer],
-        "learning_rate": [
-            StrOptions({"constant", "invscaling", "adaptive", "inverse_time",
-                        "exponential", "step", "cosine", "plateau"}),
-            Schedule,
-        ],
+        # Names are checked when resolved: the error suggests the closest one.
+        "learning_rate": [str, Schedule],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
         "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left"), tuple, list],
@@ -398,6 +398,11 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         check_device(self.device)
+        self._resolve_optimizer()
+        if isinstance(self.learning_rate, str) and self.learning_rate not in _SCHEDULES:
+            # 'optimal' needs a linear model's alpha and t0.
+            raise unknown_name_error(self.learning_rate, _SCHEDULES, "learning_rate")
+        resolve_schedule(self.learning_rate)
         if _is_lbfgs(self.solver):
             if self.penalty in ("l1", "elasticnet"):
                 raise ValueError(
@@ -520,13 +525,13 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self._proba(X, "predict_proba")
 
     def _proba(self, X, method):
-        proba = self._forward_proba(X, method)
+        check_is_fitted(self)
+        binary = (len(self.classes_) == 2
+                  and self._label_binarizer.y_type_ != "multilabel-indicator")
+        proba = self._forward_proba(X, method, both_classes=binary)
         if len(self.classes_) == 1:
             # One class seen in fit: it has probability 1.
             return namespace_of(proba).ones_like(proba)
-        if proba.shape[1] == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
-            xp = namespace_of(proba)
-            return xp.concat([1.0 - proba, proba], axis=1)
         return proba
 
     def predict_log_proba(self, X):
@@ -546,7 +551,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return namespace_of(proba).log(proba)
 
     # -- helpers ----------------------------------------------------------
-    def _forward_proba(self, X, method):
+    def _forward_proba(self, X, method, both_classes=False):
         check_is_fitted(self)
         check_same_namespace(X, self.intercepts_[-1], self, method)
         backend = resolve_backend(X, device="auto")
@@ -558,7 +563,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         if not is_sparse(X) and X.dtype != self.coefs_[0].dtype:
             X = backend.xp.astype(X, self.coefs_[0].dtype)
         problem = self._problem_for(backend)
-        return problem.forward_proba(params, X)
+        return problem.forward_proba(params, X, both_classes=both_classes)
 
     def _problem_for(self, backend):
         hidden = self._hidden_sizes()
@@ -686,7 +691,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         flat = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
         if isinstance(solver, str) and solver in ("momentum", "nesterov"):
             flat = {"momentum": self.momentum}
-        return resolve_optimizer(solver, **flat)
+        return resolve_optimizer(solver, also_valid=("lbfgs",), **flat)
 
     def _train_config_extra(self):
         return {"extra_patience": 1, "samples_at_epoch_start": True}
@@ -803,9 +808,14 @@ class _MLPProblem(Problem):
             return ez / s, z - xp.log(s)
         return 1.0 / (1.0 + xp.exp(-z)), None
 
-    def forward_proba(self, params, X):
-        """Output probabilities; logistic ones are kept inside (0, 1)."""
+    def forward_proba(self, params, X, both_classes=False):
+        """Output probabilities; logistic ones are kept inside (0, 1).
+        ``both_classes`` gives a binary problem's two columns, each computed
+        from the logit (``1 - p`` would lose the small ones to rounding)."""
+        xp = self.backend.xp
         z = self._forward(params, X)[-1]
+        if both_classes:
+            z = xp.concat([-z, z], axis=1)
         P = self._output(z)[0]
         if self.out_activation == "logistic":
             eps = float(np.finfo(np.float32 if P.dtype == self.backend.xp.float32

@@ -21,7 +21,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 from skoptim._backend import FusedRule, run_fused
 
@@ -955,22 +955,28 @@ OPTIMIZERS = {
 }
 
 
-def _resolve(value, *, param, table, base, flat):
+def unknown_name_error(value, names, param):
+    """scikit-learn's error type for an unknown option, listing the valid ones
+    and suggesting the closest, case-insensitively (``'AdamW'`` -> ``'adamw'``)."""
+    names = sorted(names)
+    message = f"Unknown {param} {value!r}. Valid names: " + ", ".join(
+        repr(name) for name in names)
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1)
+    if close:
+        message += f". Did you mean {lowered[close[0]]!r}?"
+    else:
+        message += "."
+    return InvalidParameterError(message)
+
+
+def _resolve(value, *, param, table, base, flat, also_valid=()):
     """Shared body of :func:`resolve_optimizer` and ``resolve_schedule``."""
     if isinstance(value, base):
         return clone(value)._validate()
     if isinstance(value, str):
         if value not in table:
-            names = sorted(table)
-            message = f"Unknown {param} {value!r}. Valid names: " + ", ".join(
-                repr(name) for name in names
-            )
-            close = difflib.get_close_matches(value, names, n=1)
-            if close:
-                message += f". Did you mean {close[0]!r}?"
-            else:
-                message += "."
-            raise ValueError(message)
+            raise unknown_name_error(value, [*table, *also_valid], param)
         factory = table[value]
         # A name may fix some arguments (functools.partial): those win over flat.
         cls = getattr(factory, "func", factory)
@@ -990,7 +996,7 @@ def _resolve(value, *, param, table, base, flat):
     )
 
 
-def resolve_optimizer(solver, **flat):
+def resolve_optimizer(solver, *, also_valid=(), **flat):
     """Return a fresh, validated optimizer for ``solver``.
 
     Parameters
@@ -1007,6 +1013,10 @@ def resolve_optimizer(solver, **flat):
         configure it, the others are ignored. ``'nesterov'`` always sets
         ``nesterov=True``.
 
+    also_valid : tuple of str, default=()
+        Names the caller handles itself (``'lbfgs'``), listed among the valid
+        ones when ``solver`` is unknown.
+
     Returns
     -------
     optimizer : Optimizer
@@ -1015,7 +1025,8 @@ def resolve_optimizer(solver, **flat):
     Raises
     ------
     ValueError
-        For an unknown name or an invalid hyperparameter value.
+        For an unknown name (an ``InvalidParameterError``, as scikit-learn
+        raises for an unknown option) or an invalid hyperparameter value.
     TypeError
         When ``solver`` is neither a str nor an :class:`Optimizer`.
 
@@ -1027,4 +1038,5 @@ def resolve_optimizer(solver, **flat):
     >>> resolve_optimizer(Adam(beta_2=0.9), beta_2=0.99)
     Adam(beta_2=0.9)
     """
-    return _resolve(solver, param="solver", table=OPTIMIZERS, base=Optimizer, flat=flat)
+    return _resolve(solver, param="solver", table=OPTIMIZERS, base=Optimizer, flat=flat,
+                    also_valid=also_valid)

@@ -556,7 +556,7 @@ SCHEDULES = {
 }
 
 
-def resolve_schedule(learning_rate, **flat):
+def resolve_schedule(learning_rate, *, also_valid=(), **flat):
     """Return a fresh, validated schedule for ``learning_rate``.
 
     Parameters
@@ -571,6 +571,10 @@ def resolve_schedule(learning_rate, **flat):
         ...). Only used when ``learning_rate`` is a str: the ones the
         schedule's constructor accepts configure it, the others are ignored.
 
+    also_valid : tuple of str, default=()
+        Names the caller handles itself (``'pa1'``), listed among the valid
+        ones when ``learning_rate`` is unknown.
+
     Returns
     -------
     schedule : Schedule
@@ -579,7 +583,8 @@ def resolve_schedule(learning_rate, **flat):
     Raises
     ------
     ValueError
-        For an unknown name or an invalid hyperparameter value.
+        For an unknown name (an ``InvalidParameterError``, as scikit-learn
+        raises for an unknown option) or an invalid hyperparameter value.
     TypeError
         When ``learning_rate`` is neither a str nor a :class:`Schedule`.
 
@@ -592,5 +597,6 @@ def resolve_schedule(learning_rate, **flat):
     InvScaling(power_t=0.1)
     """
     return _resolve(
-        learning_rate, param="learning_rate", table=SCHEDULES, base=Schedule, flat=flat
+        learning_rate, param="learning_rate", table=SCHEDULES, base=Schedule, flat=flat,
+        also_valid=also_valid,
     )
