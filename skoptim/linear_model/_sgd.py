@@ -39,6 +39,7 @@ from skoptim.optim import Constant, Optimizer, Schedule, resolve_optimizer, reso
 from skoptim.optim._schedules import Optimal, optimal_t0
 
 _AUTO_BATCH = 256
+_MIN_STEPS = 32  # updates per epoch at least, with batch_size='auto'
 _PA_RATES = ("pa1", "pa2")
 # scikit-learn's own schedules: with batch_size=1 and solver='sgd' they run the
 # exact per-sample mode.
@@ -300,6 +301,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     _weight_attributes = ("coef_", "intercept_")
 
     def _auto_batch_size(self, n_samples, problem, optimizer):
+        # Whatever the rule below, at least _MIN_STEPS updates per epoch: small
+        # data gets small batches (scikit-learn's defaults assume one update
+        # per sample, and one batch per epoch under-fits).
+        return max(1, min(n_samples // _MIN_STEPS,
+                          self._auto_batch_rule(n_samples, problem, optimizer)))
+
+    def _auto_batch_rule(self, n_samples, problem, optimizer):
         if optimizer.scale_invariant:
             # Adaptive solvers take steps of eta0 whatever the batch: they
             # need many steps per epoch, not large batches.
