@@ -98,6 +98,9 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         state = self._plan_state(problem, backend, optimizer, schedule, init=init,
                                  continuing=continuing, carried=carried)
         max_iter = 1 if incremental else self.max_iter
+        sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
+        total_weight = float(X.shape[0] if sw_host is None else sw_host.sum())
+        batch_size, grouped = self._batching(X.shape[0], total_weight, problem, optimizer)
         config = TrainConfig(
             optimizer=optimizer,
             schedule=schedule,
@@ -105,7 +108,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             lr_name=self._lr_param,
             penalty=Penalty.from_params(self.penalty, self.alpha, self.l1_ratio),
             max_iter=max_iter,
-            batch_size=self._batch_size(X.shape[0], problem, optimizer),
+            batch_size=batch_size,
+            grouped_batches=grouped,
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
@@ -119,7 +123,6 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         ctx = self._init_callback_context(max_subtasks=max_iter + lbfgs)
         y_cb = self._callback_target(y)
         ctx.call_on_fit_task_begin(estimator=self, X=X, y=y_cb, metadata=metadata)
-        sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
         data = (X, y, sw, sw_host)
         if lbfgs:
             result = train_lbfgs(problem, data, config=config, state=state,
@@ -131,10 +134,6 @@ class EngineEstimatorMixin(CallbackSupportMixin):
                            callback_y=y_cb, copy_state=carried is not None)
         attributes = problem.fitted_attributes(result.params)
         training_state = result.state
-        if result.params is not result.state.params and training_state.average is None:
-            # Early stopping restored the best epoch: what follows continues
-            # from the weights the estimator shows.
-            training_state = replace(training_state, params=result.params)
         if output != backend:
             # Everything the estimator keeps lives where its fit input lives,
             # the training state included (a device='cuda' fit of NumPy data
@@ -254,6 +253,11 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         rs = self.random_state
         return rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(
             np.iinfo(np.int32).max)
+
+    def _batching(self, n_samples, total_weight, problem, optimizer):
+        """``(batch_size, grouped)``: the batch size, and whether batches are
+        cut by weight over groups of identical rows (``TrainConfig``)."""
+        return self._batch_size(n_samples, problem, optimizer), False
 
     def _batch_size(self, n_samples, problem, optimizer):
         if self.batch_size == "auto":

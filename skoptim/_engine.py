@@ -96,6 +96,9 @@ class TrainConfig:
     samples_at_epoch_start: bool = False
     # Prints an epoch's verbose lines, given an EpochReport.
     report: object = None
+    # Cut shuffled batches by weight over groups of identical rows, and read
+    # batch_size in weight units (_GroupedOrder): for small data.
+    grouped_batches: bool = False
 
 
 @dataclass
@@ -383,8 +386,9 @@ class _Stepper:
     proximal step, each one operation on the whole parameter buffer (or its
     penalized head), in place."""
 
-    def __init__(self, problem, config, n, batch_rows, xp):
+    def __init__(self, problem, config, n, xp):
         self.problem, self.config, self.xp = problem, config, xp
+        self.n = n  # rows, or the total weight when batches are cut by weight
         self.optimizer = optimizer = config.optimizer
         self.weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
         self.clip_norm = getattr(optimizer, "clip_norm", None)
@@ -393,30 +397,37 @@ class _Stepper:
         self.caps = {}
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
         self.epoch_samples = 0.0  # samples seen when the epoch began
-        if self.linear_scaling:
-            # Stable step for a batch of b of the n rows (expected smoothness,
-            # Gower et al. 2019): between the full-data and one-sample bounds.
-            L = problem.curvature
-            L_max = problem.curvature_max or L
-            for b in batch_rows:
-                L_b = L if b >= n else (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
-                self.caps[b] = 1.0 / (L_b * optimizer.step_gain())
+
+    def cap(self, b):
+        """The stable step of a batch of size ``b`` (rows, or weight) out of
+        ``n``: between the full-data and the one-sample curvature bounds
+        (expected smoothness, Gower et al. 2019)."""
+        if b not in self.caps:
+            n, L = self.n, self.problem.curvature
+            L_max = self.problem.curvature_max or L
+            size = min(max(b, 1.0), n)
+            L_b = L if size >= n else (
+                (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
+            self.caps[b] = 1.0 / (L_b * self.optimizer.step_gain())
+        return self.caps[b]
 
     def rate(self, clock, sched_state, *, rows, weight):
         """The learning rate of this step (a Python float)."""
         config = self.config
         if config.samples_at_epoch_start:
             clock = replace(clock, n_samples_seen=self.epoch_samples)
-        if self.per_update:
+        if self.per_update and not (config.grouped_batches and self.linear_scaling):
             # Schedules of per-sample rates count weight updates, as
-            # scikit-learn's t_ does (one per sample there, one per batch here).
+            # scikit-learn's t_ does (one per sample there, one per batch
+            # here). On small data (grouped batches of a few rows) the summed
+            # per-sample steps count samples, as scikit-learn does.
             clock = replace(clock, n_samples_seen=float(clock.step))
         lr = self.last_rate = config.schedule.rate(config.base_lr, clock, sched_state)
         if self.linear_scaling:
             # The batch's summed per-sample steps, or the stable step shaped by
             # the schedule's decay, whichever is smaller.
             decay = min(1.0, lr / config.base_lr)
-            lr = min(lr * weight, self.caps[rows] * decay)
+            lr = min(lr * weight, self.cap(rows) * decay)
         return lr
 
     def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
@@ -553,6 +564,10 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
     if validation is not None and best_params is not None and config.tol is not None:
         # With tol=None nothing stops training early: the last weights stay.
         result.params = best_params
+        if result.state.average is None:
+            # What follows (partial_fit) continues from the restored weights,
+            # the ones the estimator shows.
+            result.state = replace(result.state, params=best_params)
     else:
         result.params = run.exposed()
     if validation is None:
@@ -570,12 +585,17 @@ class _Batches:
         self.problem, self.config, self.backend, self.state = problem, config, backend, state
         X, y, self.sw, self.sw_host = data
         n = self.n = X.shape[0]
+        # Small data with shuffling: batches cut by weight over shuffled
+        # groups of identical rows (a weight of k is k repeated rows, exactly).
+        self.grouped = (_GroupedOrder(X, y, self.sw_host, config.batch_size)
+                        if config.grouped_batches and config.shuffle else None)
         B = max(1, min(config.batch_size, n))
         self.starts = list(range(0, n, B))
         # (start, stop) of each batch; stops stay in bounds (the array API
         # leaves out-of-bounds slices unspecified).
         self.bounds = [(s, min(s + B, n)) for s in self.starts]
         self.fixed_weights = [float(b - a) for a, b in self.bounds]
+        n_batches = len(self.starts) if self.grouped is None else self.grouped.n_batches
         # Every parameter lives in one buffer (a copy: the state is never
         # modified); gradients are gathered into a second one.
         self.flat = flat = FlatParams(state.params, problem.penalized, xp)
@@ -591,12 +611,13 @@ class _Batches:
         self.average = None if state.average is None else flat.pack(state.average)
         self.average_count = state.average_count
         self.clock = replace(state.clock)
-        self.clock.total_steps = self.clock.step + config.max_iter * len(self.starts)
+        self.clock.total_steps = self.clock.step + config.max_iter * n_batches
         self.rng = backend.rng(state.rng_state)
         # Dropout masks are hashed from the rows' keys where the data lives.
         self.keys = device_row_keys(X, backend) if problem.uses_noise else None
         self.take = [_Gather(a, xp) for a in (X, y, self.sw)]
-        self.stepper = _Stepper(problem, config, n, {b - a for a, b in self.bounds}, xp)
+        self.stepper = _Stepper(problem, config,
+                                n if self.grouped is None else self.grouped.total, xp)
         self.first_batch = None  # (loss, weight) of the call's first batch
         self.epochs_run = 0
 
@@ -617,12 +638,22 @@ class _Batches:
             weights = _device_batch_weights(self.sw, perm, self.starts, self.n, xp)
         return perm, dev_perm, weights
 
+    def _row_batches(self):
+        """``(rows, None, n_rows, weight)`` of each batch of this epoch: slices of
+        a permutation of the rows (the weights are the rows' own)."""
+        perm, dev_perm, weights = self._order()
+        for (s, e), bw in zip(self.bounds, weights):
+            yield (dev_perm[s:e] if perm is not None else slice(s, e)), None, e - s, bw
+
     def epoch(self, sched_state):
         """One pass over the data; ``(loss_sum, batch_weights)``, the loss sum
         a device array (no host synchronisation here)."""
         xp, flat, clock, config = self.xp, self.flat, self.clock, self.config
         take_X, take_y, take_sw = self.take
-        perm, dev_perm, weights = self._order()
+        if self.grouped is not None:
+            batches = self.grouped.epoch(self.rng, self.backend)
+        else:
+            batches = self._row_batches()
         # check_convergence is set for fit, not partial_fit.
         new_fit = config.check_convergence and self.epochs_run == 0
         self.stepper.epoch_samples = 0.0 if new_fit else clock.n_samples_seen
@@ -630,20 +661,21 @@ class _Batches:
         if self.keys is not None:
             epoch_noise = RowNoise(self.backend, None, self.state.noise_seed, clock.epoch)
         loss_sum = 0.0
-        for (s, e), bw in zip(self.bounds, weights):
-            idx = dev_perm[s:e] if perm is not None else slice(s, e)
+        weights = []
+        for idx, sw, size, bw in batches:
+            weights.append(bw)
             if epoch_noise is not None:
                 noise = epoch_noise.for_rows(_take(self.keys, idx, xp))
             batch_loss, grads = self.problem.loss_grad(
-                flat.views, take_X(idx), take_y(idx), take_sw(idx), noise=noise,
-                out=self.grad_views,
+                flat.views, take_X(idx), take_y(idx), take_sw(idx) if sw is None else sw,
+                noise=noise, out=self.grad_views,
             )
             flat.fill(self.grad_views, grads)
             loss_sum = loss_sum + batch_loss
             if self.first_batch is None:
                 self.first_batch = (batch_loss, bw)
             self.opt_state = self.stepper(flat, self.grads, self.opt_state, sched_state,
-                                          clock, rows=e - s, weight=bw)
+                                          clock, rows=size, weight=bw)
             clock.step += 1
             clock.n_samples_seen += bw
             if config.average_start and clock.n_samples_seen >= config.average_start:
@@ -670,6 +702,71 @@ class _Batches:
             average_count=self.average_count,
             noise_seed=self.state.noise_seed,
         )
+
+
+class _GroupedOrder:
+    """Batches cut by sample weight over a shuffled order of groups of
+    identical ``(X, y)`` rows.
+
+    The groups (rows hashed as in :func:`validation_split`, in canonical key
+    order) are permuted each epoch and laid end to end, each row taking an
+    interval as long as its weight; batch ``b`` holds the rows that overlap
+    ``[cuts[b], cuts[b + 1])``, each with the overlapping weight. A row of
+    weight ``k`` and ``k`` copies of it then fall into the same batches with the
+    same total weight, so sample weights mean repeated rows exactly (what
+    scikit-learn's ``check_sample_weight_equivalence`` checks), while every
+    epoch still takes many shuffled steps. One hash and sort per fit: meant for
+    small data (see ``TrainConfig.grouped_batches``).
+    """
+
+    def __init__(self, X, y, sw_host, batch_weight):
+        n = X.shape[0]
+        y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
+        keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
+        _, group = np.unique(keys, axis=0, return_inverse=True)
+        self.group = group.ravel()
+        self.n_groups = int(self.group.max()) + 1
+        # Rows grouped, groups in key order (the same for any row order).
+        self.by_group = np.argsort(self.group, kind="stable")
+        self.w = np.ones(n) if sw_host is None else np.asarray(sw_host, dtype=np.float64)
+        self.total = float(self.w.sum())
+        self.n_batches = max(1, math.ceil(self.total / max(batch_weight, 1)))
+        cuts = np.round(np.arange(self.n_batches + 1) * (self.total / self.n_batches))
+        cuts[-1] = self.total
+        self.cuts = np.minimum(cuts, self.total)
+
+    def epoch(self, rng, backend):
+        """``(rows, weights, n_rows, batch_weight)`` of each batch of an epoch;
+        rows and weights are sent to the device once per epoch."""
+        perm = np.asarray(to_numpy(rng.permutation(self.n_groups)))
+        rank = np.empty(self.n_groups, dtype=np.intp)
+        rank[perm] = np.arange(self.n_groups)
+        order = self.by_group[np.argsort(rank[self.group[self.by_group]], kind="stable")]
+        w = self.w[order]
+        end = np.cumsum(w)
+        start = end - w
+        cuts = self.cuts.copy()
+        cuts[-1] = max(cuts[-1], end[-1])  # the running sum may round above the total
+        top = self.n_batches - 1
+        first = np.minimum(np.searchsorted(cuts, start, side="right") - 1, top)
+        last = np.clip(np.searchsorted(cuts, end, side="left") - 1, first, top)
+        counts = last - first + 1
+        # A row spanning several batches appears in each of them.
+        batch = np.repeat(first, counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        overlap = (np.minimum(np.repeat(end, counts), cuts[batch + 1])
+                   - np.maximum(np.repeat(start, counts), cuts[batch]))
+        keep = overlap > 0
+        rows, batch, overlap = np.repeat(order, counts)[keep], batch[keep], overlap[keep]
+        offsets = np.searchsorted(batch, np.arange(self.n_batches + 1))
+        dev_w = backend.asarray(overlap)
+        dev_rows = rows if backend.is_numpy else backend.xp.asarray(rows,
+                                                                   device=backend.device)
+        sizes = np.diff(cuts)
+        for b in range(self.n_batches):
+            a, e = int(offsets[b]), int(offsets[b + 1])
+            if e > a:
+                yield dev_rows[a:e], dev_w[a:e], float(sizes[b]), float(sizes[b])
 
 
 def _device_batch_weights(sw, perm, starts, n, xp):

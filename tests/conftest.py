@@ -138,3 +138,21 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="CuPy is installed but finds no CUDA device")
         for item in cupy_items:
             item.add_marker(skip)
+
+
+_SUITE_COUNTS = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def suite_counts(request):
+    """A list whose lines are printed in the terminal summary: the counts of
+    scikit-learn's own test files run against the Plus classes (issue #8)."""
+    return request.config.stash.setdefault(_SUITE_COUNTS, [])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config.stash.get(_SUITE_COUNTS, [])
+    if lines:
+        terminalreporter.section("scikit-learn's own tests with the Plus classes")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -151,10 +151,11 @@ def test_non_finite_loss_is_reported_as_divergence(regression_data):
 
 
 def test_plain_sgd_with_a_huge_rate_stays_stable(regression_data):
-    """The step cap at the batch's curvature limit keeps per-sample SGD stable
-    for any eta0, where scikit-learn's SGDRegressor overflows (issue #2)."""
+    """The step cap at the batch's curvature limit keeps mini-batch SGD stable
+    for any eta0, where scikit-learn's SGDRegressor overflows (issue #2).
+    (batch_size=1 is the exact mode, which overflows as scikit-learn does.)"""
     X, y = regression_data
-    est = SGDRegressorPlus(batch_size=1, eta0=1e6, learning_rate="constant",
+    est = SGDRegressorPlus(batch_size=2, eta0=1e6, learning_rate="constant",
                            random_state=0, max_iter=20, tol=None).fit(X, y)
     assert est.score(X, y) > 0.5
 
@@ -414,3 +415,60 @@ def test_batch_weights_of_a_device_permutation(name, xp):
     expected = np.add.reduceat(sw[perm], starts)
     got = _device_batch_weights(xp.asarray(sw), xp.asarray(perm), starts, n, xp)
     assert_allclose(got, expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Batches cut by weight over groups of identical rows (small data, issue #8)
+# ---------------------------------------------------------------------------
+
+
+def _grouped_batches(X, y, sw, batch_weight, seed=0):
+    from skoptim._backend import resolve_backend
+    from skoptim._engine import _GroupedOrder
+
+    backend = resolve_backend(X)
+    order = _GroupedOrder(X, y, sw, batch_weight)
+    batches = list(order.epoch(backend.rng(seed), backend))
+    return order, batches
+
+
+@pytest.mark.parametrize("weights", ["ones", "integers", "fractions"])
+def test_weighted_batches_give_every_row_its_weight(weights):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(37, 3))
+    y = rng.normal(size=37)
+    sw = {"ones": None, "integers": rng.integers(1, 5, 37).astype(float),
+          "fractions": rng.uniform(0.1, 3.0, 37)}[weights]
+    order, batches = _grouped_batches(X, y, sw, batch_weight=4)
+    got = np.zeros(37)
+    for rows, w, size, bw in batches:
+        assert w.sum() == pytest.approx(bw)
+        np.add.at(got, rows, w)
+    assert_allclose(got, np.ones(37) if sw is None else sw)
+    assert sum(bw for *_, bw in batches) == pytest.approx(order.total)
+
+
+def test_weighted_batches_of_a_weighted_row_and_its_copies_agree():
+    """A row of weight k and k copies of it land in the same batches with the
+    same weight: sample weights mean repeated rows exactly."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 2))
+    y = rng.normal(size=12)
+    sw = rng.integers(1, 4, 12).astype(float)
+    Xr, yr = np.repeat(X, sw.astype(int), axis=0), np.repeat(y, sw.astype(int))
+    shuffle = rng.permutation(len(Xr))
+    Xr, yr = Xr[shuffle], yr[shuffle]
+    _, weighted = _grouped_batches(X, y, sw, batch_weight=3)
+    _, repeated = _grouped_batches(Xr, yr, None, batch_weight=3)
+    assert len(weighted) == len(repeated)
+
+    def content(X, y, rows, w):
+        return sorted(zip(map(tuple, X[rows]), y[rows], w))
+
+    for (r1, w1, *_), (r2, w2, *_) in zip(weighted, repeated):
+        # The same rows with the same total weight per distinct row.
+        merged = {}
+        for key, _, w in content(Xr, yr, r2, w2):
+            merged[key] = merged.get(key, 0.0) + w
+        assert {k: pytest.approx(v) for k, v in merged.items()} == {
+            key: w for key, _, w in content(X, y, r1, w1)}

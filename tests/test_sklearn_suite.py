@@ -6,7 +6,8 @@ to skoptim's (``_sklearn_suite_conftest.py``) and runs pytest on it in a
 subprocess with scikit-learn's conftest fixtures. Every test that builds a
 substituted estimator must pass, except those listed with a reason in
 ``sklearn_suite_deviations.txt``; listed tests that now pass must leave the
-list. The counts are printed (``pytest -s`` or the ``-rA`` summary shows them).
+list. The counts (passed / known deviation / failed) are printed in the
+terminal summary of every run.
 
 A new estimator joins with one row of ``SUITES``.
 """
@@ -24,12 +25,13 @@ import sklearn
 HERE = Path(__file__).parent
 DEVIATIONS = HERE / "sklearn_suite_deviations.txt"
 
-# (suite name, scikit-learn test file, scikit-learn class, skoptim class)
+# (suite name, scikit-learn test file, scikit-learn class, skoptim class,
+#  whether it has the exact per-sample mode)
 SUITES = [
     ("mlp", "neural_network/tests/test_mlp.py", "sklearn.neural_network:MLPClassifier",
-     "skoptim.MLPClassifierPlus"),
+     "skoptim.MLPClassifierPlus", False),
     ("sgd", "linear_model/tests/test_sgd.py", "sklearn.linear_model:SGDRegressor",
-     "skoptim.SGDRegressorPlus"),
+     "skoptim.SGDRegressorPlus", True),
 ]
 
 # Modes: the defaults, and the exact per-sample mode of the linear models, in
@@ -113,21 +115,22 @@ def check_outcomes(suite, mode, records, deviations):
     return counts, problems
 
 
+RUNS = [(*row[:4], "default") for row in SUITES] + [
+    (*row[:4], "exact") for row in SUITES if row[4]]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "suite, sklearn_file, target, ours, mode",
-    [(*row, "default") for row in SUITES]
-    + [(*row, "exact") for row in SUITES if row[0] == "sgd"],
-    ids=lambda v: v if v in ("mlp", "sgd", "default", "exact") else "",
-)
-def test_sklearn_test_file(tmp_path, suite, sklearn_file, target, ours, mode):
+@pytest.mark.parametrize("suite, sklearn_file, target, ours, mode", RUNS,
+                         ids=[f"{run[0]}-{run[-1]}" for run in RUNS])
+def test_sklearn_test_file(tmp_path, suite_counts, suite, sklearn_file, target, ours,
+                           mode):
     """scikit-learn's tests of the counterpart pass, but for listed deviations."""
     deviations = load_deviations()
     records = run_suite(tmp_path, sklearn_file, target, ours, MODES[mode][0])
     assert records, "no test of the file involved the substituted class"
     counts, problems = check_outcomes(suite, mode, records, deviations)
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-    print(f"\nscikit-learn's {Path(sklearn_file).name} with {ours} ({mode}): {summary}")
+    suite_counts.append(f"{Path(sklearn_file).name} with {ours} ({mode}): {summary}")
     assert not problems, "\n".join(problems)
 
 

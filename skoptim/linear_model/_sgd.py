@@ -40,6 +40,10 @@ from skoptim.optim._schedules import Optimal, optimal_t0
 
 _AUTO_BATCH = 256
 _MIN_STEPS = 32  # updates per epoch at least, with batch_size='auto'
+_MIN_STEPS_ADAPTIVE = 16  # the same for the adaptive solvers ('adam', ...)
+# Up to this total sample weight, shuffled batches are cut by weight over
+# groups of identical rows (exact sample-weight equivalence, one hash per fit).
+_GROUPED_MAX_WEIGHT = 8192
 _PA_RATES = ("pa1", "pa2")
 # scikit-learn's own schedules: with batch_size=1 and solver='sgd' they run the
 # exact per-sample mode.
@@ -96,15 +100,18 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
 
     tol : float or None, default=1e-3
         Stopping criterion. Training stops when the monitored value (the
-        training loss, or the validation score with ``early_stopping=True``)
-        fails to improve by at least ``tol`` for ``n_iter_no_change``
-        consecutive epochs. None disables it.
+        training objective, or the validation score with
+        ``early_stopping=True``) fails to improve by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None disables it (and with
+        it the restoring of the best epoch by ``early_stopping``).
 
     shuffle : bool, default=True
         Whether to reshuffle the training data before each epoch.
 
     verbose : int, default=0
-        0 is silent; 1 or more prints one line per epoch.
+        0 is silent; 1 or more prints scikit-learn's lines for each epoch
+        (``-- Epoch N``, ``Norm: ..., NNZs: ..., Bias: ..., T: ..., Avg.
+        loss: ..., Objective: ...``); 2 or more adds the learning rate.
 
     epsilon : float, default=0.1
         The margin of the ``'huber'``, ``'epsilon_insensitive'`` and
@@ -142,20 +149,30 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         Whether to stop on a validation score (R²) that fails to improve.
         The validation set is ``X_val``/``y_val`` passed to ``fit``, or else
         a ``validation_fraction`` of the training data. The weights of the
-        best epoch are restored at the end.
+        best epoch are restored at the end (unless ``tol=None``, which never
+        stops training). ``partial_fit`` ignores it: it trains one pass on
+        all the rows it is given, and leaves the early-stopping attributes of
+        the last ``fit`` as they were.
 
     validation_fraction : float, default=0.1
-        Proportion of training data held out for early stopping, in (0, 1).
-        Identical rows are kept on the same side of the split. Only used when
-        ``early_stopping=True`` and no ``X_val`` is given.
+        Proportion of training data held out for early stopping, in (0, 1):
+        ``ceil(validation_fraction * n)`` rows, as scikit-learn's
+        ``ShuffleSplit``; a fraction that leaves no training or no
+        validation row raises scikit-learn's error. Identical rows are kept
+        on the same side of the split. Only used when ``early_stopping=True``
+        and no ``X_val`` is given.
 
     n_iter_no_change : int, default=5
         Number of epochs without improvement before stopping (or before
         ``'adaptive'`` lowers the rate).
 
     warm_start : bool, default=False
-        When True, ``fit`` continues from the previous solution, keeping the
-        optimizer's state (moments, step count) and the schedule's position.
+        When True, ``fit`` reuses the weights the estimator exposes (fitted,
+        restored by early stopping, or assigned by the user) as its starting
+        point; otherwise it starts over. As in scikit-learn, a warm-start
+        ``fit`` is otherwise a new fit: ``n_iter_`` counts its epochs and the
+        optimizer and the schedule start afresh. ``partial_fit`` is what
+        carries the optimizer's state and the schedule's position over.
 
     average : bool or int, default=False
         When True, ``coef_`` and ``intercept_`` are the running average of
@@ -177,7 +194,15 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         least 256 rows). With ``average``, which removes gradient noise by
         itself and needs many iterates, it is ``n_samples // 256`` within
         [16, 4096]; for the adaptive solvers (``'adam'``, ...), whose steps do
-        not grow with the batch, it is 256. See Notes.
+        not grow with the batch, it is 256. In every case it is at most
+        ``n_samples // 32`` (``// 16`` for the adaptive solvers), so that an
+        epoch takes several updates (small data would under-fit with one
+        batch per epoch). Up to a total sample weight of 8192, shuffled
+        batches are cut by sample weight over groups of identical rows, so
+        that a weight of ``k`` means exactly ``k`` repeated rows. ``1`` with
+        ``solver='sgd'`` and one of scikit-learn's schedules is the exact
+        mode: scikit-learn's per-sample algorithm, reproduced to
+        floating-point tolerance (see Notes). See Notes.
 
     dropout : float, default=0.0
         Probability of zeroing each input feature of each sample during
@@ -200,7 +225,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
 
     t_ : float
         Number of weight updates counted in samples: ``n_samples_seen + 1``
-        (sample weights summed).
+        (sample weights summed). A ``fit``, warm starts included, starts it
+        over; ``partial_fit`` adds to it.
 
     loss_ : float
         The objective (mean loss plus penalty) after the last epoch.
@@ -262,6 +288,19 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     Sample weights act as repetitions: a weight of 2 means the same as a
     repeated row, also for the validation split and the schedules.
 
+    **Exact mode.** With ``batch_size=1``, ``solver='sgd'``, one of
+    scikit-learn's schedules (``'constant'``, ``'optimal'``,
+    ``'invscaling'``, ``'adaptive'``, ``'pa1'``, ``'pa2'``), no dropout and
+    data on the CPU, the estimator replays scikit-learn's per-sample
+    algorithm: its shuffle, update order, ``t_``, rates, L2 and cumulative
+    L1 penalties, averaging (late onset included), the smaller intercept
+    step on sparse input and its validation split, so ``coef_``,
+    ``intercept_``, ``t_`` and ``n_iter_`` agree with ``SGDRegressor``'s to
+    floating-point tolerance for the same ``random_state``. Multi-output
+    ``y`` is fitted one target at a time. The best epoch is still restored
+    under ``early_stopping`` (with ``tol`` not None). The loop runs in
+    Python: use it for scikit-learn's numbers, not for speed.
+
     References
     ----------
     .. [1] L. Bottou, "Stochastic Gradient Descent Tricks", Neural Networks:
@@ -300,11 +339,22 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     _lr_param = "eta0"
     _weight_attributes = ("coef_", "intercept_")
 
+    def _batching(self, n_samples, total_weight, problem, optimizer):
+        # Small data, shuffled: batches in weight units over groups of identical
+        # rows, so that a weight of k means k repeated rows exactly.
+        if self.shuffle and total_weight <= _GROUPED_MAX_WEIGHT:
+            size = max(1, int(round(total_weight)))
+            return self._batch_size(size, problem, optimizer), True
+        return self._batch_size(n_samples, problem, optimizer), False
+
     def _auto_batch_size(self, n_samples, problem, optimizer):
-        # Whatever the rule below, at least _MIN_STEPS updates per epoch: small
-        # data gets small batches (scikit-learn's defaults assume one update
-        # per sample, and one batch per epoch under-fits).
-        return max(1, min(n_samples // _MIN_STEPS,
+        # Whatever the rule below, several updates per epoch: small data gets
+        # small batches (scikit-learn's defaults assume one update per sample,
+        # and one batch per epoch under-fits). The adaptive solvers' steps do
+        # not shrink with the batch, so their gradient noise grows as batches
+        # get tiny: they take fewer, larger batches.
+        min_steps = _MIN_STEPS_ADAPTIVE if optimizer.scale_invariant else _MIN_STEPS
+        return max(1, min(n_samples // min_steps,
                           self._auto_batch_rule(n_samples, problem, optimizer)))
 
     def _auto_batch_rule(self, n_samples, problem, optimizer):
@@ -470,10 +520,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over the given samples, continuing the previous state.
 
-        The optimizer's state, the schedule's position and the random stream
-        carry over, so ten calls equal one ten-epoch ``fit`` on the same data
-        with the same seed (without a convergence stop). ``early_stopping``
-        does not apply here (scikit-learn's ``SGDRegressor`` raises instead).
+        Training continues from the weights the estimator exposes (assigned
+        ones included); the optimizer's state, the schedule's position and the
+        random stream carry over, so ten calls equal one ten-epoch ``fit`` on
+        the same data with the same seed (without a convergence stop).
+        ``early_stopping`` does not apply here: nothing is held out and the
+        early-stopping attributes of the last ``fit`` stay as they were
+        (scikit-learn's ``SGDRegressor`` raises instead).
 
         Parameters
         ----------

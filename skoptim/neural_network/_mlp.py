@@ -4,6 +4,7 @@
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -106,9 +107,11 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     learning_rate : str or Schedule, default='constant'
         The schedule applied to ``learning_rate_init``: scikit-learn's
-        ``'constant'``, ``'invscaling'`` (``learning_rate_init / (t + 1) **
-        power_t``, ``t`` counting samples seen) and ``'adaptive'`` (divide by
-        5 when ``n_iter_no_change`` epochs fail to improve by ``tol``), or
+        ``'constant'``, ``'invscaling'`` (``learning_rate_init / (t_ + 1) **
+        power_t``, set at the end of each epoch from ``t_``, the samples seen;
+        a fit's first epoch runs at ``learning_rate_init``) and
+        ``'adaptive'`` (divide by 5 when ``n_iter_no_change`` epochs fail to
+        improve by ``tol``), or
         ``'inverse_time'``, ``'exponential'``, ``'step'``, ``'cosine'``,
         ``'plateau'``, or a :class:`~skoptim.optim.Schedule` object. Unlike
         scikit-learn, the schedule applies to every stochastic solver, Adam
@@ -138,11 +141,17 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``tol`` for ``n_iter_no_change`` consecutive epochs.
 
     verbose : bool or int, default=False
-        Whether to print one progress line per epoch.
+        Whether to print scikit-learn's progress lines (``Iteration N, loss
+        = ...``, and ``Validation score: ...`` with early stopping); 2 or more
+        adds the learning rate and the time.
 
     warm_start : bool, default=False
-        When True, ``fit`` continues from the previous solution, keeping the
-        optimizer's state (moments, step count) and the schedule's position.
+        When True, ``fit`` reuses the weights the estimator exposes (fitted,
+        restored by early stopping, or assigned by the user) as its starting
+        point; otherwise it starts over. As in scikit-learn, a warm-start
+        ``fit`` is otherwise a new fit: ``n_iter_`` counts its epochs and the
+        optimizer and the schedule start afresh. ``partial_fit`` is what
+        carries the optimizer's state and the schedule's position over.
 
     momentum : float, default=0.9
         Momentum of ``solver='sgd'``, in [0, 1]. Ignored otherwise.
@@ -153,11 +162,17 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=False
         Whether to stop when the validation accuracy stops improving. The
         validation set is ``X_val``/``y_val`` passed to ``fit``, or else a
-        stratified ``validation_fraction`` of the training data. The best
-        weights are restored at the end. Only for stochastic solvers.
+        stratified ``validation_fraction`` of the training data (a class
+        with one member stays in training). The best weights are restored at
+        the end. Only for stochastic solvers: ``'lbfgs'`` ignores it and
+        trains on all the data. ``partial_fit`` ignores it too: it trains one
+        pass on all the rows it is given and leaves the early-stopping
+        attributes of the last ``fit`` as they were.
 
     validation_fraction : float, default=0.1
-        Proportion of training data held out for early stopping.
+        Proportion of training data held out for early stopping:
+        ``ceil(validation_fraction * n)`` rows; a fraction that leaves no
+        training or no validation row raises scikit-learn's error.
 
     beta_1 : float, default=0.9
         Decay of the first-moment estimates of Adam-type solvers, in [0, 1).
@@ -218,7 +233,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         The best validation accuracy, whose weights were restored.
 
     t_ : int
-        Number of training samples seen (sum of sample weights).
+        Number of training samples seen (sum of sample weights), counted on
+        over warm starts and ``partial_fit`` calls, as in scikit-learn.
 
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
         The weight matrices; ``coefs_[i]`` connects layer ``i`` to ``i + 1``.
@@ -233,7 +249,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         Names of features seen during fit, when ``X`` has string column names.
 
     n_iter_ : int
-        Number of epochs (iterations for ``'lbfgs'``) run in total.
+        Number of epochs (iterations for ``'lbfgs'``) run by the last call of
+        ``fit`` or ``partial_fit``.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -305,6 +322,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     @staticmethod
     def _auto_batch_size(n_samples, problem, optimizer):
         return 200
+
+    def _batch_size(self, n_samples, problem, optimizer):
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
+                          "is going to be clipped")
+        return super()._batch_size(n_samples, problem, optimizer)
 
     def __init__(
         self,
@@ -449,6 +472,11 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     @atomic
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over the given samples, continuing the previous state.
+
+        Training continues from the weights the estimator exposes (assigned
+        ones included); the optimizer's state, the schedule's position and the
+        random stream carry over. ``early_stopping`` does not apply: nothing is
+        held out and the early-stopping attributes of the last ``fit`` stay.
 
         Parameters
         ----------
