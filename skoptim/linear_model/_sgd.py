@@ -145,6 +145,10 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         The exponent of ``learning_rate='invscaling'``. Ignored when
         ``learning_rate`` is an object.
 
+        .. deprecated:: 1.8
+            Negative values are deprecated in scikit-learn 1.8 and warn here
+            as there (a ``FutureWarning``); use values in ``[0, inf)``.
+
     early_stopping : bool, default=False
         Whether to stop on a validation score (R²) that fails to improve.
         The validation set is ``X_val``/``y_val`` passed to ``fit``, or else
