@@ -10,9 +10,11 @@ imports CuPy or PyTorch.
 
 from skoptim import optim
 from skoptim._backend import move_to
+from skoptim._engine import DivergenceError
 from skoptim.linear_model import SGDRegressorPlus
 from skoptim.neural_network import MLPClassifierPlus
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MLPClassifierPlus", "SGDRegressorPlus", "move_to", "optim", "__version__"]
+__all__ = ["DivergenceError", "MLPClassifierPlus", "SGDRegressorPlus", "move_to", "optim",
+           "__version__"]

@@ -26,18 +26,15 @@ from skoptim._penalties import Penalty
 from skoptim._validation import check_sample_weight
 from skoptim.optim import Clock
 
-# Attributes that sklearn's callback machinery adds during fit and removes in
-# its own ``finally`` block; restoring must not hide them from it.
-_CALLBACK_KEYS = ("_callback_fit_ctx", "_skl_callbacks_to_teardown", "_skl_callbacks",
-                  "_parent_callback_ctx")
-
-
 def atomic(method):
     """Restore the estimator's attributes if ``method`` raises (any exception,
     KeyboardInterrupt included), so a failed fit leaves a fitted model as it was.
 
-    Fitted arrays are never modified in place (the engine trains on copies), so
-    restoring the attribute dictionary restores the model.
+    It wraps scikit-learn's ``_fit_context`` (whose ``finally`` block tears the
+    callbacks down, and may raise there, after the fit itself returned), so a
+    failure anywhere, a callback's ``teardown`` included, rolls back the
+    whole call. Fitted arrays are never modified in place (the engine trains
+    on copies), so restoring the attribute dictionary restores the model.
     """
 
     @functools.wraps(method)
@@ -46,10 +43,8 @@ def atomic(method):
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            keep = {k: v for k, v in self.__dict__.items() if k in _CALLBACK_KEYS}
             self.__dict__.clear()
             self.__dict__.update(saved)
-            self.__dict__.update(keep)
             raise
 
     return wrapper
@@ -116,6 +111,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             check_convergence=not incremental,
             verbose=self.verbose,
             report=self._report_epoch,
+            alpha=float(self.alpha),
             **self._train_config_extra(),
         )
         metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
@@ -175,7 +171,13 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             if X_val is None or y_val is None:
                 raise ValueError("Pass both X_val and y_val, or neither.")
             Xv, yv = self._check_train_data(X_val, y_val, reset=False, backend=backend,
-                                            classes=None, incremental=True)
+                                            classes=None, incremental=True,
+                                            validation=True)
+            if tuple(yv.shape[1:]) != tuple(y.shape[1:]):
+                raise ValueError(
+                    f"y_val has {yv.shape[1]} target columns once encoded, but y has "
+                    f"{y.shape[1]}: pass y_val with the targets (or labels) of y."
+                )
             swv = check_sample_weight(sample_weight_val, Xv, backend.dtype)
             return (Xv, yv, swv), (X, y, sw)
         if not self.early_stopping or incremental or lbfgs:
@@ -202,17 +204,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         else:
             params = None
         if carried is not None:
-            state = move_tree(carried, backend)
-            if state.average is not None and not _same_values(params, state.average):
-                # coef_ was assigned: continue from it, averaging anew.
-                state = replace(state, average=None, average_count=0)
-            elif state.average is not None:
-                params = state.params  # the plain iterate behind the average
-            state = replace(state, params=params)
-            if optimizer is not None and type(optimizer) is not type(self.solver_):
-                # Another optimizer: its own fresh state, the weights kept.
-                state = replace(state, optimizer_state=None)
-            return state
+            return self._continue_state(move_tree(carried, backend), params, optimizer,
+                                        schedule)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = backend.rng(int(seed))
         if params is None:
@@ -226,6 +219,28 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             noise_seed=rng.seed(),
         )
         state.rng_state = rng.state()
+        return state
+
+    def _continue_state(self, state, params, optimizer, schedule):
+        """The carried training state for the exposed ``params``: whatever no
+        longer fits the current hyperparameters starts afresh, never stale."""
+        same_layout = [tuple(p.shape) for p in params] == [
+            tuple(p.shape) for p in state.params]
+        averaging = self._train_config_extra().get("average_start", 0.0) > 0
+        if state.average is not None and (
+                not averaging or not same_layout or not _same_values(params, state.average)):
+            # Averaging switched off, or the weights were assigned: continue
+            # from the weights shown, averaging anew.
+            state = replace(state, average=None, average_count=0)
+        elif state.average is not None:
+            params = state.params  # the plain iterate behind the average
+        state = replace(state, params=params)
+        if not (same_layout and _same_object(optimizer, self.solver_)):
+            # Another optimizer, other options or another parameter layout
+            # (fit_intercept): a fresh optimizer state, the weights kept.
+            state = replace(state, optimizer_state=None)
+        if not _same_object(schedule, self.learning_rate_):
+            state = replace(state, schedule_state=schedule.init())
         return state
 
     def _exposed_params(self, problem, backend):
@@ -284,12 +299,24 @@ def _drop_zero_weight(X, y, sw):
     if np.all(sw_host > 0):
         return X, y, sw
     keep = np.flatnonzero(sw_host > 0)
+    if keep.size == 0:
+        raise ValueError(
+            "No sample has a positive weight: sample_weight and class_weight give "
+            "every row of this call a weight of 0."
+        )
     if not (sp.issparse(X) or isinstance(X, np.ndarray)):
         from array_api_compat import array_namespace, device
 
         ref = X if not is_sparse(X) else X.data  # CuPy sparse: index with CuPy
         keep = array_namespace(ref).asarray(keep, device=device(ref))
     return _take(X, keep), _take(y, keep), _take(sw, keep)
+
+
+def _same_object(a, b):
+    """Same class and hyperparameters (optimizers, schedules; None for L-BFGS)."""
+    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+        return a is b or a == b
+    return type(a) is type(b) and a.get_params(deep=False) == b.get_params(deep=False)
 
 
 def _same_values(a, b):

@@ -33,7 +33,13 @@ from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_deca
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """Training produced a non-finite or exploding loss."""
+    """Training diverged: the loss or the weights became non-finite or exploded.
+
+    Raised by ``fit`` and ``partial_fit`` instead of returning such weights;
+    the estimator is left as it was before the call. The message names the
+    learning rate, ``alpha`` and the scale of the data and the sample weights,
+    the usual causes. A ``ValueError`` (and a ``FloatingPointError``).
+    """
 
 
 # A mean loss this many times above its value at the starting weights (or
@@ -99,6 +105,8 @@ class TrainConfig:
     # Cut shuffled batches by weight over groups of identical rows, and read
     # batch_size in weight units (_GroupedOrder): for small data.
     grouped_batches: bool = False
+    # The penalty's strength, named in divergence errors.
+    alpha: float = 0.0
 
 
 @dataclass
@@ -374,10 +382,25 @@ def _check_divergence(loss, reference_loss, epoch, config):
         return
     what = f"loss is {loss}" if not math.isfinite(loss) else (
         f"loss grew to {loss:.3g} from {reference_loss:.3g}")
-    raise DivergenceError(
-        f"Training diverged at epoch {epoch} ({what}). "
-        f"Try a smaller {config.lr_name} (now {config.base_lr})."
-    )
+    raise DivergenceError(f"Training diverged at epoch {epoch} ({what}). "
+                          + _divergence_hint(config))
+
+
+def _divergence_hint(config):
+    """What to try when training blew up: the rate first, then the other causes."""
+    return (f"Try a smaller {config.lr_name} (now {config.base_lr}); if that does not "
+            f"help, check alpha (now {config.alpha}) and the scale of X, y and "
+            "sample_weight (StandardScaler, weights near 1).")
+
+
+def _check_finite_params(params, xp, config, epoch):
+    """The parameters about to be exposed are finite (one host sync per array):
+    the last step of a call is checked too, not only the loss before it."""
+    for p in params:
+        if not bool(xp.all(xp.isfinite(p))):
+            raise DivergenceError(
+                f"Training produced non-finite weights at epoch {epoch}. "
+                + _divergence_hint(config))
 
 
 class _Stepper:
@@ -570,6 +593,7 @@ def train(problem, data, *, validation, config, state, backend, callback_ctx=Non
             result.state = replace(result.state, params=best_params)
     else:
         result.params = run.exposed()
+    _check_finite_params(result.params, backend.xp, config, run.clock.epoch)
     if validation is None:
         result.best_validation_score = None
     return result
@@ -871,8 +895,8 @@ def train_lbfgs(problem, data, *, config, state, backend, max_fun, callback_ctx=
         ctx_holder["ctx"].call_on_fit_task_end(estimator=estimator)
     if not math.isfinite(opt.fun) or not np.all(np.isfinite(opt.x)):
         raise DivergenceError(
-            f"L-BFGS diverged (loss is {opt.fun}). Scale the data (StandardScaler) "
-            "or increase alpha."
+            f"L-BFGS diverged (loss is {opt.fun}). Scale the data (StandardScaler), "
+            f"check alpha (now {config.alpha}) and the scale of sample_weight."
         )
     result.n_iter = int(opt.nit)
     result.converged = opt.status == 0

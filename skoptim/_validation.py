@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import math
 import numbers
 
 import numpy as np
@@ -137,6 +138,13 @@ def check_sample_weight(sample_weight, X, dtype, *, xp=None):
         raise ValueError("sample_weight must be finite; it contains NaN or inf.")
     if not np.any(sw_host > 0):
         raise ValueError("sample_weight must have at least one positive entry.")
+    with np.errstate(over="ignore"):
+        total = np.sum(sw_host, dtype=np.float64)
+    if not np.isfinite(total):
+        raise ValueError(
+            "sample_weight sums to inf; divide the weights by a constant (only their "
+            "ratios matter)."
+        )
     return sw
 
 
@@ -161,3 +169,38 @@ def check_same_namespace(X, reference, estimator, method):
         f"{namespace_name(X_xp)} ({X_dev}). Move the estimator first with "
         "skoptim.move_to(estimator, ...), or pass data of the fitted namespace."
     )
+
+
+def check_class_weight(class_weight, *, incremental):
+    """``class_weight`` with its values checked: real, finite, non-negative and
+    not all zero (a ``TypeError``/``ValueError`` naming it otherwise).
+    ``'balanced'`` is refused by ``partial_fit``, as scikit-learn's
+    ``SGDClassifier`` refuses it: one call's labels do not tell the class
+    frequencies of the whole data."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        if incremental:
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order to "
+                "use 'balanced' weights, use compute_class_weight('balanced', "
+                "classes=classes, y=y). In place of y you can use a large enough "
+                "sample of the full training set target to properly estimate the class "
+                "frequency distributions. Pass the resulting weights as the "
+                "class_weight parameter."
+            )
+        return class_weight
+    for label, weight in class_weight.items():
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise TypeError(
+                f"class_weight values must be real numbers; got {weight!r} for class "
+                f"{label!r}."
+            )
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(
+                f"class_weight values must be finite and non-negative; got {weight!r} "
+                f"for class {label!r}."
+            )
+    if class_weight and not any(weight > 0 for weight in class_weight.values()):
+        raise ValueError("class_weight gives every class a weight of 0.")
+    return class_weight

@@ -137,7 +137,8 @@ def test_divergence_message_names_epoch_loss_and_eta0(regression_data):
     est = SGDRegressorPlus(solver="adam", eta0=1e6, learning_rate="constant",
                            random_state=0)
     message = (r"^Training diverged at epoch \d+ \(loss grew to \S+ from \S+\)\. "
-               r"Try a smaller eta0 \(now 1000000\.0\)\.$")
+               r"Try a smaller eta0 \(now 1000000\.0\); if that does not help, check "
+               r"alpha \(now 0\.0001\) and the scale of X, y and sample_weight")
     with pytest.raises(ValueError, match=message):
         est.fit(X, y)
 

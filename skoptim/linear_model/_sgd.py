@@ -5,6 +5,7 @@
 import math
 import numbers
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -474,8 +475,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                 )
 
     # -- public API -------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, *,
             X_val=None, y_val=None, sample_weight_val=None):
         """Fit the linear model by mini-batch stochastic optimization.
@@ -519,8 +520,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                                 y_val=y_val, sample_weight_val=sample_weight_val,
                                 init=init)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over the given samples, continuing the previous state.
 
@@ -627,33 +628,37 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                       "intercept_": intercept}
         ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
                                  reconstruction_attributes=attributes)
-        # Commit: the only place where the fit changes the estimator.
+        self._commit_exact(results, attributes, restored=any(restored),
+                           incremental=incremental,
+                           early_stopping=params["early_stopping"])
+        return self
+
+    def _commit_exact(self, results, attributes, *, restored, incremental,
+                      early_stopping):
+        """The only place where an exact-mode fit changes the estimator."""
         for name, value in attributes.items():
             setattr(self, name, value)
         self.__dict__.pop("_training_state", None)  # the engine's, now stale
-        self._exact_standard = (None if any(restored) or results[0].standard is None
+        self._exact_standard = (None if restored or results[0].standard is None
                                 else [r.standard for r in results])
         self.solver_ = resolve_optimizer("sgd")
-        self.learning_rate_ = self.learning_rate
+        self.learning_rate_ = self._resolve_schedule(
+            SimpleNamespace(loss=REGRESSION_LOSSES[self.loss](epsilon=self.epsilon)))
         self.batch_size_ = 1
         self.n_iter_ = max(r.n_iter for r in results)
         self.t_ = results[0].t
-        curves = [r.loss_curve for r in results]
-        self.loss_curve_ = [float(np.mean([c[min(i, len(c) - 1)] for c in curves]))
-                            for i in range(self.n_iter_)]
+        self.loss_curve_ = _mean_curve([r.loss_curve for r in results], self.n_iter_)
         self.loss_ = self.loss_curve_[-1]
         if incremental and hasattr(self, "validation_scores_"):
-            return self
-        scores = [r.validation_scores for r in results]
-        if params["early_stopping"]:
-            self.validation_scores_ = [float(np.mean([s[min(i, len(s) - 1)] for s in scores]))
-                                       for i in range(self.n_iter_)]
+            return
+        if early_stopping:
+            self.validation_scores_ = _mean_curve(
+                [r.validation_scores for r in results], self.n_iter_)
             self.best_validation_score_ = finite_or_none(max(self.validation_scores_))
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_)
-        return self
 
     def _make_exact_problem(self, n_targets, backend):
         return _LinearProblem(loss=None, n_targets=n_targets,
@@ -704,7 +709,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         return self
 
     # -- what the engine trains -------------------------------------------
-    def _check_train_data(self, X, y, *, reset, backend, classes, incremental):
+    def _check_train_data(self, X, y, *, reset, backend, classes, incremental,
+                          validation=False):
         X, y = check_X_y(self, X, y, reset=reset, backend=backend, multi_output=True,
                          y_numeric=True)
         xp = backend.xp
@@ -721,12 +727,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                 DataConversionWarning, stacklevel=4,
             )
             y = xp.reshape(y, (-1,))
-        if reset or not hasattr(self, "_single_output"):
+        if not validation and (reset or not hasattr(self, "_single_output")):
             self._single_output = y.ndim == 1
         if y.ndim == 1:
             y = xp.reshape(y, (-1, 1))
         n_targets = None
-        if not reset and hasattr(self, "coef_"):
+        # A validation set is compared with this fit's y by the caller.
+        if not reset and not validation and hasattr(self, "coef_"):
             n_targets = 1 if self.coef_.ndim == 1 else self.coef_.shape[0]
         if n_targets is not None and y.shape[1] != n_targets:
             raise ValueError(
@@ -746,7 +753,8 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         # to the curvature that bounds stable steps.
         l2 = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio).l2
         scale = max(loss.curvature, 1.0) / (1.0 - self.dropout)
-        top, row_max, trace = _curvatures(X, sw, self.fit_intercept, backend)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow raises below
+            top, row_max, trace = _curvatures(X, sw, self.fit_intercept, backend)
         curvature = scale * top + l2
         problem = _LinearProblem(
             loss=loss, n_targets=y.shape[1], fit_intercept=self.fit_intercept,
@@ -769,6 +777,10 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         b = xp.zeros((k,), dtype=backend.dtype, device=backend.device)
         if init is not None:
             coef_init, intercept_init = init
+            for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
+                if value is not None and not np.all(np.isfinite(
+                        np.asarray(to_numpy(value), dtype=np.float64))):
+                    raise ValueError(f"{name} contains NaN or infinity.")
             if coef_init is not None:
                 c = np.asarray(to_numpy(coef_init), dtype=np.float64)
                 c = c.reshape(1, -1) if c.ndim == 1 else c
@@ -842,6 +854,11 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         if report.verbose >= 2:
             print(f"lr = {report.lr:.3g}")
         print(f"Total training time: {report.elapsed:.2f} seconds.")
+
+
+def _mean_curve(curves, length):
+    """Per-epoch means over the targets' curves (a shorter one repeats its end)."""
+    return [float(np.mean([c[min(i, len(c) - 1)] for c in curves])) for i in range(length)]
 
 
 class _LinearProblem(Problem):
@@ -1002,15 +1019,19 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         row_max = 0.0
         for start in range(0, n, chunk):
             ptr = X.indptr[start:min(start + chunk, n) + 1]
-            csum = np.concatenate(([0.0], np.cumsum(np.square(X.data[ptr[0]:ptr[-1]]))))
+            values = X.data[ptr[0]:ptr[-1]].astype(np.float64, copy=False)
+            csum = np.concatenate(([0.0], np.cumsum(np.square(values))))
             row_max = max(row_max, float(np.max(csum[ptr[1:] - ptr[0]]
                                                 - csum[ptr[:-1] - ptr[0]])))
     elif backend.is_numpy:
-        row_max = float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk]).max()
+        # In float64: float32 data of magnitude 1e20 has squares beyond float32.
+        row_max = float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk],
+                                      dtype=np.float64).max()
                             for s in range(0, n, chunk)))
     else:
         xp = backend.xp
-        row_max = float(xp.max(xp.sum(X * X, axis=1)))
+        X64 = xp.astype(X, xp.float64) if X.dtype != xp.float64 else X
+        row_max = float(xp.max(xp.sum(X64 * X64, axis=1)))
     row_max += icpt
     row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
     m = int(min(n, 10_000, max(256, (4 << 20) // max(row_bytes, 1))))
@@ -1033,6 +1054,12 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     trace = icpt + sum(
         float(wb @ (np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb)
                     else np.einsum("ij,ij->i", Xb, Xb))) for Xb, wb in blocks)
+    if not (math.isfinite(row_max) and math.isfinite(trace)):
+        raise ValueError(
+            "Floating-point overflow in the squared norms of the rows of X: its values "
+            "are too large for SGD. Scaling input data with StandardScaler or "
+            "MinMaxScaler might help."
+        )
     v = np.ones(d) / math.sqrt(d + 1)
     c = icpt / math.sqrt(d + 1)
     lam = 0.0

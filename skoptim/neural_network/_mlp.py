@@ -35,7 +35,12 @@ from skoptim._backend import (
 )
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
-from skoptim._validation import check_X, check_X_y, check_same_namespace
+from skoptim._validation import (
+    check_class_weight,
+    check_same_namespace,
+    check_X,
+    check_X_y,
+)
 from skoptim.optim import (
     Clock,
     Momentum,
@@ -206,8 +211,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
         ``'balanced'`` uses ``n_samples / (n_classes * np.bincount(y))``
-        (sample weights counted); with ``partial_fit`` it is computed on each
-        call's data. Not for multilabel targets.
+        (sample weights counted). ``partial_fit`` refuses ``'balanced'``, as
+        scikit-learn's ``SGDClassifier`` does (one call's labels do not tell
+        the class frequencies; pass the weights of
+        :func:`~sklearn.utils.class_weight.compute_class_weight` instead).
+        Values must be finite and non-negative, not all zero. Not for
+        multilabel targets.
 
     device : {'auto', 'cpu', 'cuda', 'cuda:N'}, default='auto'
         Where training runs. ``'auto'`` follows the input data.
@@ -401,7 +410,13 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
-        if any(int(s) <= 0 for s in sizes):
+        for s in sizes:
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+                raise TypeError(
+                    "hidden_layer_sizes must hold integers (the width of each hidden "
+                    f"layer), got {self.hidden_layer_sizes!r}."
+                )
+        if any(s <= 0 for s in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}."
             )
@@ -411,6 +426,11 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         rates = self.dropout
         if isinstance(rates, numbers.Real):
             return (float(rates),) * n_hidden
+        if any(isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real)
+               for r in rates):
+            raise TypeError(
+                f"dropout must be a float or a tuple of floats; got {self.dropout!r}."
+            )
         rates = tuple(float(r) for r in rates)
         if len(rates) != n_hidden or any(not 0.0 <= r < 1.0 for r in rates):
             raise ValueError(
@@ -436,8 +456,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError("dropout needs a stochastic solver, not 'lbfgs'.")
 
     # -- public API -------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
@@ -468,8 +488,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                                 y_val=y_val, sample_weight_val=sample_weight_val)
 
     @available_if(_check_stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over the given samples, continuing the previous state.
 
@@ -495,6 +515,8 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             Trained estimator.
         """
         self._check_params()
+        if classes is not None and len(classes) == 0:
+            raise ValueError("classes must not be empty: pass every class y can hold.")
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if (classes is not None and hasattr(self, "classes_")
@@ -590,7 +612,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         backend = resolve_backend(X, device="auto", dtype=self.coefs_[0].dtype)
         if not is_sparse(X) and X.dtype != self.coefs_[0].dtype:
             X = backend.xp.astype(X, self.coefs_[0].dtype)
-        problem = self._problem_for(backend)
+        # The fitted architecture, whatever hidden_layer_sizes says now.
+        problem = _MLPProblem(activation=self.activation, out_activation=self.out_activation_,
+                              n_layers=len(self.coefs_),
+                              dropout=(0.0,) * (len(self.coefs_) - 1), backend=backend)
         return problem.forward_proba(params, X, both_classes=both_classes)
 
     def _problem_for(self, backend):
@@ -604,14 +629,18 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
 
     # -- what the engine trains -------------------------------------------
-    def _check_train_data(self, X, y, *, reset, backend, classes, incremental):
+    def _check_train_data(self, X, y, *, reset, backend, classes, incremental,
+                          validation=False):
         X, y = check_X_y(self, X, y, reset=reset, backend=backend, multi_output=True,
                          y_numeric=False)
         y_host = to_numpy(y)
         check_classification_targets(y_host)
         if y_host.ndim == 2 and y_host.shape[1] == 1:
             y_host = column_or_1d(y_host, warn=True)
-        if reset or not hasattr(self, "_label_binarizer"):
+        if validation:
+            self._check_validation_labels(y_host)
+            lb = self._label_binarizer
+        elif reset or not hasattr(self, "_label_binarizer"):
             lb = LabelBinarizer()
             if classes is not None and type_of_target(y_host) != "multilabel-indicator":
                 lb.fit(np.asarray(classes))
@@ -654,15 +683,35 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             return X, Y
         return X, backend.asarray(Y.astype(np.float64))
 
+    def _check_validation_labels(self, y_val):
+        """y_val must have the layout and the classes of this fit's y."""
+        lb = self._label_binarizer
+        multilabel = type_of_target(y_val) == "multilabel-indicator"
+        if multilabel != (lb.y_type_ == "multilabel-indicator"):
+            raise ValueError(
+                f"y_val is {type_of_target(y_val)!r} but y is {lb.y_type_!r}: pass "
+                "y_val in the layout of y."
+            )
+        if not multilabel:
+            unknown = np.setdiff1d(np.unique(y_val), lb.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y_val has classes not in y: {unknown}; the classes of y are "
+                    f"{lb.classes_}."
+                )
+
     def _adjust_sample_weight(self, y, sample_weight, backend, *, incremental):
-        cw = self.class_weight
+        cw = check_class_weight(self.class_weight, incremental=incremental)
         if cw is None:
             return sample_weight
         lb = self._label_binarizer
         if lb.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets.")
         Y = np.asarray(to_numpy(y))
-        idx = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
+        if len(lb.classes_) == 1:
+            idx = np.zeros(Y.shape[0], dtype=np.intp)
+        else:
+            idx = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
         labels = lb.classes_[idx]
         sw_host = None if sample_weight is None else np.asarray(to_numpy(sample_weight))
         weights = compute_class_weight(cw, classes=lb.classes_, y=labels,
@@ -726,6 +775,17 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _resolve_schedule(self, problem):
         return resolve_schedule(self.learning_rate, power_t=self.power_t)
+
+    def _exposed_params(self, problem, backend):
+        expected = [self.n_features_in_, *self._hidden_sizes(), self.n_outputs_]
+        shapes = [tuple(np.shape(c)) for c in self.coefs_]
+        if shapes != list(zip(expected[:-1], expected[1:])):
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} does not match the "
+                f"fitted layers {shapes}; partial_fit and warm starts keep the "
+                "architecture: refit with warm_start=False to change it."
+            )
+        return super()._exposed_params(problem, backend)
 
     def _start_clock(self, continuing):
         # scikit-learn's MLP counts t_ across warm starts.
