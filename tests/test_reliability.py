@@ -356,8 +356,10 @@ def _weights(est):
     return list(est.coefs_) + list(est.intercepts_)
 
 
-# The exact mode has no engine step: its loop is fit_exact.
-FAULT_CASES = [(name, call, fault) for name in ESTIMATORS for call in CALLS
+# The exact mode has no engine step: its loop is fit_exact. "first-fit" and
+# "first-partial_fit" start from an unfitted estimator.
+FAULT_CASES = [(name, call, fault) for name in ESTIMATORS
+               for call in [*CALLS, "first-fit", "first-partial_fit"]
                for fault in FAULTS if not (name == "sgd-exact" and fault == "step")]
 
 
@@ -370,7 +372,11 @@ def test_a_fault_anywhere_leaves_the_estimator_bit_identical(
     """After the fault the estimator is as it was, and continues exactly as an
     untouched copy does."""
     X, y = _data(name, reg, clf)
-    est = _call(ESTIMATORS[name](), "fit", X, y)
+    est = ESTIMATORS[name]()
+    if call.startswith("first-"):
+        call = call.removeprefix("first-")
+    else:
+        est = _call(est, "fit", X, y)
     est.set_params(warm_start=call == "warm_start")
     twin = copy.deepcopy(est)
     before = snapshot(est)
