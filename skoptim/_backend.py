@@ -248,6 +248,13 @@ def resolve_backend(X, *, device="auto", dtype=None):
         dev = cupy.cuda.Device(int(device.split(":")[1]) if ":" in device else 0)
     if dtype is None:
         dtype = getattr(X, "dtype", None)
+        if dtype is None and hasattr(X, "dtypes"):
+            # A DataFrame: float32 when all its columns are (as validate_data keeps).
+            # scikit-learn's validation keeps the columns' common type.
+            try:
+                dtype = np.result_type(*X.dtypes)
+            except TypeError:  # pandas extension dtypes: validation decides
+                dtype = None
     dtype = _floating_dtype(xp, dtype)
     return Backend(xp=xp, device=dev, dtype=dtype, is_numpy=is_numpy_namespace(xp))
 

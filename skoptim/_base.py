@@ -95,6 +95,11 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         max_iter = 1 if incremental else self.max_iter
         sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
         total_weight = float(X.shape[0] if sw_host is None else sw_host.sum())
+        if not math.isfinite(total_weight * max_iter):
+            raise ValueError(
+                f"sample_weight is too large: its sum over max_iter={max_iter} epochs "
+                "overflows; divide the weights by a constant (only their ratios matter)."
+            )
         batch_size, grouped = self._batching(X.shape[0], total_weight, problem, optimizer)
         config = TrainConfig(
             optimizer=optimizer,

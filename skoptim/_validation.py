@@ -16,6 +16,14 @@ from skoptim._backend import is_numpy_namespace, is_sparse, namespace_name, to_n
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):
     """Validate training data and move it to ``backend``; float dtype of X kept."""
+    kind = getattr(getattr(y, "dtype", None), "kind", None)
+    if y_numeric and kind in ("U", "S", "O"):
+        y_host = np.asarray(to_numpy(y))
+        if kind != "O" or not all(isinstance(v, numbers.Real) for v in y_host.ravel()):
+            raise ValueError(
+                f"y must be numeric for regression; got values of dtype {y_host.dtype} "
+                f"such as {y_host.ravel()[:1]!r}."
+            )
     if _on_device_without_dispatch(X):
         X = _check_device_X(estimator, X, reset=reset)
         y = _check_device_y(y, X.shape[0], y_numeric=y_numeric)
@@ -132,7 +140,14 @@ def check_sample_weight(sample_weight, X, dtype, *, xp=None):
 
         if hasattr(sample_weight, "shape") and not sp.issparse(X):
             sample_weight = resolve_backend(X).move(sample_weight)
-    sw = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+    try:
+        with np.errstate(over="ignore"):
+            sw = _check_sample_weight(sample_weight, X, dtype=dtype,
+                                      ensure_non_negative=True)
+    except (TypeError, ValueError) as exc:
+        if "sample_weight" in str(exc) or "sample weight" in str(exc).lower():
+            raise
+        raise type(exc)(f"sample_weight could not be used: {exc}") from exc
     sw_host = to_numpy(sw)
     if not np.all(np.isfinite(sw_host)):
         raise ValueError("sample_weight must be finite; it contains NaN or inf.")

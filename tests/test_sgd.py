@@ -498,7 +498,9 @@ def test_string_data_raises(regression_data, where):
     X, y = regression_data
     data = {"X": X.astype(object), "y": y.astype(object)}
     data[where][0] = "a"
-    with pytest.raises(ValueError, match="could not convert string to float: 'a'"):
+    message = {"X": "could not convert string to float: 'a'",
+               "y": "y must be numeric for regression"}[where]
+    with pytest.raises(ValueError, match=message):
         SGDRegressorPlus().fit(data["X"], data["y"])
 
 

@@ -649,7 +649,10 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
                 count += 1
 
             loss_curve.append(sumloss / n_train)
-            if not math.isfinite(bias) or not np.all(np.isfinite(w)):
+            # scikit-learn checks the weights; the loss is checked too, so that
+            # predictions that overflowed (finite weights, huge X) raise as well.
+            if (not math.isfinite(bias) or not np.all(np.isfinite(w))
+                    or not math.isfinite(sumloss)):
                 overflow = True
                 break
 
@@ -703,7 +706,8 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
     if overflow:
         raise ValueError(
             "Floating-point under-/overflow occurred at epoch #%d. Scaling input "
-            "data with StandardScaler or MinMaxScaler might help." % (epoch + 1)
+            "data with StandardScaler or MinMaxScaler might help. (skoptim: or try "
+            "a smaller eta0, now %r.)" % (epoch + 1, params["eta0"])
         )
 
     with np.errstate(all="ignore"):

@@ -444,6 +444,9 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
 
     # -- parameter checks -------------------------------------------------
     def _check_params(self):
+        # scikit-learn skips this in partial_fit once fitted; parameters set
+        # since then must be checked all the same.
+        self._validate_params()
         check_device(self.device)
         self._resolve_optimizer()
         if not (isinstance(self.learning_rate, str) and self.learning_rate in _PA_RATES):
@@ -688,11 +691,16 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
             coef = coef.toarray()
             coef = coef.ravel() if coef.shape[0] == 1 and self._single_output else coef
         xp = backend.xp
+        intercept = self.intercept_
         if X.dtype != coef.dtype and not sp.issparse(X):
-            X = xp.astype(X, coef.dtype)
+            # The wider of the two: float64 X is not rounded to a float32 model.
+            if X.dtype == xp.float64:
+                coef, intercept = xp.astype(coef, X.dtype), xp.astype(intercept, X.dtype)
+            else:
+                X = xp.astype(X, coef.dtype)
         if coef.ndim == 1:
-            return matmul(X, coef) + self.intercept_[0]
-        return matmul(X, transpose(coef, xp)) + self.intercept_
+            return matmul(X, coef) + intercept[0]
+        return matmul(X, transpose(coef, xp)) + intercept
 
     def densify(self):
         """Convert a sparse ``coef_`` back to a dense array; returns self."""
@@ -715,9 +723,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
                          y_numeric=True)
         xp = backend.xp
         if backend.is_numpy:
-            y = np.asarray(y, dtype=X.dtype)
+            with np.errstate(over="ignore"):
+                y = np.asarray(y, dtype=X.dtype)
             if not np.all(np.isfinite(y)):
-                raise ValueError("Input y contains NaN or infinity.")
+                raise ValueError(
+                    "Input y contains NaN or infinity"
+                    + (" once cast to X's float32 (scale y, or pass float64 X)."
+                       if X.dtype == np.float32 else "."))
         else:
             y = xp.astype(y, backend.dtype)
         if y.ndim == 2 and y.shape[1] == 1:

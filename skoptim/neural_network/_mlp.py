@@ -440,6 +440,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return rates
 
     def _check_params(self):
+        # scikit-learn skips this in partial_fit once fitted; parameters set
+        # since then must be checked all the same.
+        self._validate_params()
         check_device(self.device)
         self._resolve_optimizer()
         if isinstance(self.learning_rate, str) and self.learning_rate not in _SCHEDULES:
@@ -598,7 +601,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             The predicted log-probability of each class.
         """
         proba = self._proba(X, "predict_log_proba")
-        return namespace_of(proba).log(proba)
+        # log(predict_proba), as scikit-learn's checks require: a probability
+        # that rounds to 0 has the log -inf, without a warning.
+        with np.errstate(divide="ignore"):
+            return namespace_of(proba).log(proba)
 
     # -- helpers ----------------------------------------------------------
     def _forward_proba(self, X, method, both_classes=False):
@@ -609,9 +615,16 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         params = []
         for W, b in zip(self.coefs_, self.intercepts_):
             params += [W, b]
-        backend = resolve_backend(X, device="auto", dtype=self.coefs_[0].dtype)
-        if not is_sparse(X) and X.dtype != self.coefs_[0].dtype:
-            X = backend.xp.astype(X, self.coefs_[0].dtype)
+        dtype = self.coefs_[0].dtype
+        xp = resolve_backend(X, device="auto").xp
+        if not is_sparse(X) and X.dtype != dtype:
+            # The wider of the two: float64 X is not rounded to a float32 model.
+            if X.dtype == xp.float64:
+                dtype = X.dtype
+                params = [xp.astype(p, dtype) for p in params]
+            else:
+                X = xp.astype(X, dtype)
+        backend = resolve_backend(X, device="auto", dtype=dtype)
         # The fitted architecture, whatever hidden_layer_sizes says now.
         problem = _MLPProblem(activation=self.activation, out_activation=self.out_activation_,
                               n_layers=len(self.coefs_),
@@ -635,6 +648,12 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                          y_numeric=False)
         y_host = to_numpy(y)
         check_classification_targets(y_host)
+        if type_of_target(y_host) == "multiclass-multioutput":
+            raise ValueError(
+                "y is multiclass-multioutput (several columns of more than two "
+                "labels), which MLPClassifierPlus does not support; pass a 1-D y of "
+                "labels or a binary label-indicator matrix."
+            )
         if y_host.ndim == 2 and y_host.shape[1] == 1:
             y_host = column_or_1d(y_host, warn=True)
         if validation:
@@ -718,7 +737,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
                                        sample_weight=sw_host)
         per_sample = weights[idx]
         if sw_host is not None:
-            per_sample = per_sample * sw_host
+            # 'balanced' gives a class whose rows all weigh 0 an infinite
+            # weight; those rows stay at 0.
+            with np.errstate(invalid="ignore"):
+                per_sample = np.where(sw_host > 0, per_sample * sw_host, 0.0)
         return backend.asarray(per_sample)
 
     def _callback_target(self, Y):
@@ -847,7 +869,7 @@ class _MLPProblem(Problem):
         if act == "tanh":
             return xp.tanh(z)
         if act == "logistic":
-            return 1.0 / (1.0 + xp.exp(-z))
+            return _sigmoid(z, xp)
         return z
 
     def _hidden_derivative(self, delta, a):
@@ -894,7 +916,7 @@ class _MLPProblem(Problem):
             ez = xp.exp(z)
             s = xp.sum(ez, axis=1, keepdims=True)
             return ez / s, z - xp.log(s)
-        return 1.0 / (1.0 + xp.exp(-z)), None
+        return _sigmoid(z, xp), None
 
     def forward_proba(self, params, X, both_classes=False):
         """Output probabilities; logistic ones are kept inside (0, 1).
@@ -905,6 +927,12 @@ class _MLPProblem(Problem):
         if both_classes:
             z = xp.concat([-z, z], axis=1)
         P = self._output(z)[0]
+        if self.out_activation == "softmax":
+            # Never exactly 0, so that predict_log_proba = log(predict_proba)
+            # stays finite.
+            tiny = float(np.finfo(np.float32 if P.dtype == self.backend.xp.float32
+                                  else np.float64).tiny)
+            P = self.backend.xp.clip(P, min=tiny)
         if self.out_activation == "logistic":
             eps = float(np.finfo(np.float32 if P.dtype == self.backend.xp.float32
                                  else np.float64).eps)
@@ -968,6 +996,13 @@ class _MLPProblem(Problem):
                 "warm_start (or partial_fit) to change the architecture."
             )
         return [p for pair in zip(coefs, intercepts) for p in pair]
+
+
+def _sigmoid(z, xp):
+    """The logistic function without overflow (``exp`` of ``-|z|`` only) and
+    with full relative precision for small outputs."""
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _one_hot(lb, y):
