@@ -1485,19 +1485,14 @@ def test_failed_fit_leaves_fitted_estimator_unchanged(kind, data, snapshot):
     methods = ["fit"] + (["partial_fit"] if hasattr(est, "partial_fit") else [])
     method = data.draw(st.sampled_from(methods))
     note(f"then {method} on {X2.desc}\n{y2.desc}\nsample_weight={sw!r}")
+    note(f"defects: {[*defects, *X2.defects, *y2.defects, *sw_defects]}")
     state = snapshot(est)
-    expect = _Expect([*defects, *X2.defects, *y2.defects, *sw_defects,
-                      *combination_defects(kind, est.get_params(deep=False)),
-                      _divergence_defect(kind)], _fallback_names(est))
-    # Only the exception type is checked here (the other tests check the
-    # messages): every name is acceptable.
-    expect.names = (*_fallback_names(est), "X", "feature", "class", "label", "sample",
-                    "target", "input")
-    expect.must_raise = False
+    # Here any failure is checked for the state it leaves (its type too; the
+    # other tests check the messages).
     with _Rules():
         try:
             getattr(est, method)(X2.value, y2.value, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - any failure must restore
+        except Exception as exc:  # a RuntimeWarning turned into an error included
             failure = exc
         else:
             failure = None

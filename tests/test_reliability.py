@@ -228,6 +228,17 @@ def test_mlp_predict_uses_the_fitted_architecture(clf):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("schedule", ["optimal", "object"])
+def test_optimal_schedule_with_alpha_zero_names_alpha(reg, schedule):
+    """Optimal() reads alpha like the string does: 0 is refused, by name."""
+    from skoptim.optim import Optimal
+
+    X, y = reg
+    rate = "optimal" if schedule == "optimal" else Optimal()
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        SGDRegressorPlus(learning_rate=rate, alpha=0.0).fit(X, y)
+
+
 def test_nan_coef_init_names_coef_init(reg):
     X, y = reg
     with pytest.raises(ValueError, match="coef_init"):

@@ -451,7 +451,13 @@ class SGDRegressorPlus(EngineEstimatorMixin, RegressorMixin, BaseEstimator):
         self._resolve_optimizer()
         if not (isinstance(self.learning_rate, str) and self.learning_rate in _PA_RATES):
             resolve_schedule(self.learning_rate, also_valid=_PA_RATES)
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        lr = self.learning_rate
+        optimal_alpha = None
+        if isinstance(lr, str) and lr == "optimal":
+            optimal_alpha = self.alpha
+        elif isinstance(lr, Optimal):
+            optimal_alpha = self.alpha if lr.alpha is None else lr.alpha
+        if optimal_alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
                 "to compute the optimal learning rate."
