@@ -292,6 +292,20 @@ def check_classifier_methods(est, X, n, *, dtype, expect, y=None):
             assert 0.0 <= score <= 1.0, f"score = {score}"
 
 
+def check_fitted_model(kind, est, X_new, n_new, *, n_features, n_targets, dtype, y=None):
+    """A fitted model's parameters, then its predictions on ``X_new``, honour
+    the contract (a prediction may still fail with a named error)."""
+    after = _Expect([], _fallback_names(est))
+    if kind == "sgd":
+        check_regressor(est, n_features=n_features, n_targets=n_targets, dtype=dtype)
+        pred, exc = attempt("predict", est.predict, X_new, expect=after)
+        if exc is None:
+            check_regression_predictions(pred, n=n_new, n_targets=n_targets, dtype=dtype)
+    else:
+        check_classifier(est, n_features=n_features, dtype=dtype)
+        check_classifier_methods(est, X_new, n_new, dtype=dtype, expect=after, y=y)
+
+
 # -- generated inputs ---------------------------------------------------------------
 
 KINDS = ("float64", "float64", "float32", "float32", "int", "bool", "object", "complex")
@@ -1264,6 +1278,7 @@ def test_extreme_hyperparameters_give_finite_models_or_named_errors(kind, data):
         y, n_targets = data.draw(regression_targets(X.n, defects=False))
     else:
         y, classes = data.draw(classification_targets(X.n, defects=False))
+        n_targets = None
     incremental = data.draw(st.booleans()) and not (
         kind == "mlp" and params.get("solver") == "lbfgs")
     est = _ESTIMATORS[kind](**params)
@@ -1278,15 +1293,8 @@ def test_extreme_hyperparameters_give_finite_models_or_named_errors(kind, data):
                      expect=expect, **kwargs)
     if exc is not None:
         return
-    after = _Expect([], _fallback_names(est))
-    if kind == "sgd":
-        check_regressor(est, n_features=X.d, n_targets=n_targets, dtype=X.dtype)
-        pred, exc = attempt("predict", est.predict, X.value, expect=after)
-        if exc is None:
-            check_regression_predictions(pred, n=X.n, n_targets=n_targets, dtype=X.dtype)
-    else:
-        check_classifier(est, n_features=X.d, dtype=X.dtype)
-        check_classifier_methods(est, X.value, X.n, dtype=X.dtype, expect=after, y=y.value)
+    check_fitted_model(kind, est, X.value, X.n, n_features=X.d, n_targets=n_targets,
+                       dtype=X.dtype, y=y.value)
 
 
 @pytest.mark.parametrize("kind", ["sgd", "mlp"])
@@ -1416,15 +1424,8 @@ def test_changes_between_partial_fit_calls(kind, data):
                      X2.value, y2.value, expect=_Expect(changed, ()), **kwargs)
     if exc is not None:
         return
-    after = _Expect([], _fallback_names(est))
-    if kind == "sgd":
-        check_regressor(est, n_features=X.d, n_targets=extra, dtype=X.dtype)
-        pred, exc = attempt("predict", est.predict, X2.value, expect=after)
-        if exc is None:
-            check_regression_predictions(pred, n=X2.n, n_targets=extra, dtype=X.dtype)
-    else:
-        check_classifier(est, n_features=X.d, dtype=X.dtype)
-        check_classifier_methods(est, X2.value, X2.n, dtype=X.dtype, expect=after)
+    check_fitted_model(kind, est, X2.value, X2.n, n_features=X.d, n_targets=extra,
+                       dtype=X.dtype)
 
 
 def _same_targets(data, y, n):

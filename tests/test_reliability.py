@@ -357,8 +357,7 @@ def _inject(est, fault, exception, monkeypatch):
 
         monkeypatch.setattr(type(est), "_commit", failing_commit)
         if isinstance(est, SGDRegressorPlus):
-            monkeypatch.setattr(type(est), "_commit_exact", failing_commit,
-                                raising=False)
+            monkeypatch.setattr(type(est), "_commit_exact", failing_commit)
 
 
 def _weights(est):
