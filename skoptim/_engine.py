@@ -268,6 +268,16 @@ class _Gather:
         return np.take(a, idx, axis=0, out=self.buf[:k])
 
 
+def _row_groups(X, y):
+    """Groups of identical ``(X, y)`` rows, in canonical (key) order:
+    ``(y as float64 columns, first row of each group, group of each row)``."""
+    n = X.shape[0]
+    y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
+    keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return y_np, first, group.ravel()
+
+
 def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp):
     """Hold out a validation fraction, keeping identical rows on one side.
 
@@ -281,11 +291,7 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     all but one), and at least one group is held out. Returns
     ``(train_idx, val_idx)`` (NumPy).
     """
-    n = X.shape[0]
-    y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
-    keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
-    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    group = group.ravel()
+    y_np, first, group = _row_groups(X, y)
     n_groups = first.shape[0]
     if n_groups < 2:
         raise ValueError(
@@ -745,11 +751,8 @@ class _GroupedOrder:
 
     def __init__(self, X, y, sw_host, batch_weight):
         n = X.shape[0]
-        y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
-        keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
-        _, group = np.unique(keys, axis=0, return_inverse=True)
-        self.group = group.ravel()
-        self.n_groups = int(self.group.max()) + 1
+        _, first, self.group = _row_groups(X, y)
+        self.n_groups = first.shape[0]
         # Rows grouped, groups in key order (the same for any row order).
         self.by_group = np.argsort(self.group, kind="stable")
         self.w = np.ones(n) if sw_host is None else np.asarray(sw_host, dtype=np.float64)
