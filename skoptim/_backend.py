@@ -1,18 +1,16 @@
 """Where the array work runs: namespace, device and dtype, resolved once per call.
 
-Everything namespace-specific lives here: detecting the namespace of the
-input, moving arrays between host and device, and drawing random numbers on
-the device. The rest of skoptim receives a :class:`Backend` and calls
-array-API functions on ``backend.xp``.
+This module detects the namespace of the input and moves arrays between the
+host and the device. The rest of skoptim receives a :class:`Backend` and calls
+array-API functions on ``backend.xp``; fused kernels live in
+:mod:`skoptim._kernels`, random numbers in :mod:`skoptim._random` and helpers
+over trees of arrays in :mod:`skoptim._tree`.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import contextlib
-import copy
 import importlib
 import importlib.util
-import math
 import re
 from dataclasses import dataclass
 
@@ -86,6 +84,8 @@ class Backend:
 
     def rng(self, seed_or_state):
         """Return a :class:`DeviceRNG` seeded from an int or a saved state."""
+        from skoptim._random import DeviceRNG
+
         return DeviceRNG(self, seed_or_state)
 
 
@@ -142,58 +142,6 @@ def check_device(device):
         "The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; "
         f"got {device!r}."
     )
-
-
-@dataclass(frozen=True)
-class FusedRule:
-    """An optimizer's elementwise update, written once for a fused GPU kernel.
-
-    ``body`` is a few statements ``name = expression;`` that read the
-    gradient ``g``, the ``scalars`` and the ``states``, update the states and
-    assign the ``step`` (subtracted from the parameters). They use only
-    ``+ - * /``, parentheses, integer literals, ``sqrt``, ``fmax`` and
-    ``skoptim_sign``, so the same text is valid CUDA C and valid Python; the
-    tests run it with NumPy against the optimizer's generic array code.
-    """
-
-    name: str
-    scalars: tuple
-    states: tuple
-    body: str
-
-
-_SIGN_PREAMBLE = """
-template <typename T> __device__ T skoptim_sign(T x) {
-    return (T)((x > (T)0) - (x < (T)0));
-}
-"""
-_KERNELS = {}
-
-
-def run_fused(rule, g, states, scalars):
-    """Run ``rule`` as one CuPy kernel and return the step; None for other arrays.
-
-    ``states`` (arrays shaped like ``g``, in ``rule.states`` order) are
-    updated in place; ``scalars`` maps ``rule.scalars`` to Python floats.
-    Other namespaces get None and run the optimizer's generic code.
-    """
-    if not _is_cupy(g):
-        return None
-    import cupy  # pragma: no cover - GPU only
-
-    kernel = _KERNELS.get(rule.name)  # pragma: no cover - GPU only
-    if kernel is None:  # pragma: no cover - GPU only
-        kernel = _KERNELS[rule.name] = cupy.ElementwiseKernel(
-            ", ".join(f"T {name}" for name in ("g",) + rule.scalars),
-            ", ".join(f"T {name}" for name in rule.states + ("step",)),
-            rule.body, f"skoptim_{rule.name}", preamble=_SIGN_PREAMBLE)
-    step = cupy.empty_like(g)  # pragma: no cover - GPU only
-    # Scalars as NumPy scalars of the arrays' dtype: they bind ``T`` exactly
-    # as the arrays do (no reliance on how Python floats are typed).
-    typed = (g.dtype.type(scalars[name]) for name in rule.scalars)  # pragma: no cover
-    kernel(g, *typed, *states, step)  # pragma: no cover - GPU only
-    return step  # pragma: no cover - GPU only
-
 
 def is_sparse(X):
     """True for SciPy sparse and CuPy (``cupyx.scipy.sparse``) sparse matrices."""
@@ -294,238 +242,6 @@ def to_numpy(a):
 
         return _move(a, xp=np, device="cpu")
 
-
-def matmul(X, W):
-    """``X @ W`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
-    return np.asarray(X @ W) if sp.issparse(X) else X @ W
-
-
-def transpose(a, xp):
-    """The transpose of a 2-D array (a view for NumPy)."""
-    return a.T if isinstance(a, np.ndarray) or is_sparse(a) else xp.permute_dims(a, (1, 0))
-
-
-def matmul_T(X, d, xp, out=None):
-    """``X.T @ d`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out).
-
-    ``out`` (or None) is an array the product may be written into: NumPy
-    writes dense products there instead of allocating; other inputs ignore it.
-    """
-    if out is not None and isinstance(X, np.ndarray) and isinstance(out, np.ndarray):
-        return np.matmul(X.T, d, out=out)
-    return matmul(transpose(X, xp), d)
-
-
-def sum_rows(a, xp, out=None):
-    """The column sums of a 2-D array, into ``out`` for NumPy (see matmul_T)."""
-    if out is not None and isinstance(a, np.ndarray) and isinstance(out, np.ndarray):
-        return np.sum(a, axis=0, out=out)
-    return xp.sum(a, axis=0)
-
-
-class DeviceRNG:
-    """Random numbers drawn where the data lives, with a picklable state.
-
-    The stream is a host :class:`numpy.random.Generator` (PCG64): its state
-    is what ``partial_fit`` and pickling carry over. Permutations are drawn by
-    NumPy on the host, or for CuPy by CuPy's generator on the GPU from a seed
-    of the stream; uniform draws are a counter-based hash of a seed of the
-    stream, computed on the GPU for CuPy. Other namespaces (``array_api_strict``,
-    torch) draw on the host and move the result; they are not the fast path.
-    """
-
-    def __init__(self, backend, seed_or_state):
-        self.backend = backend
-        self._np = np.random.default_rng()
-        if isinstance(seed_or_state, dict):
-            self._np.bit_generator.state = seed_or_state
-        else:
-            self._np = np.random.default_rng(seed_or_state)
-
-    def state(self):
-        """The generator's state, to resume the same stream later."""
-        return self._np.bit_generator.state
-
-    def permutation(self, n):
-        """A random permutation of ``range(n)``: drawn on the GPU for CuPy
-        (from a seed of the host stream, so the stream and its saved state
-        stay the reproducible source), else a host index array, int32 where
-        it fits (half the memory of NumPy's default int64)."""
-        if self.backend.is_cupy:  # pragma: no cover - GPU only
-            import cupy
-
-            with self.backend.device:
-                return cupy.random.RandomState(self.seed()).permutation(n)
-        idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-        self._np.shuffle(idx)
-        return idx
-
-    def seed(self):
-        """A fresh 63-bit integer seed drawn from the stream."""
-        return int(self._np.integers(2**63 - 1))
-
-    def uniform(self, low, high, shape):
-        """Uniform draws on [low, high) of the backend's dtype, drawn where the
-        data lives (:func:`hash_uniform` of a seed from the stream)."""
-        return hash_uniform(self.seed(), shape, low, high, self.backend)
-
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(z):
-    """splitmix64's finaliser: a bijective avalanche of uint64 values (the
-    multiplications wrap around by design)."""
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def _host_or_cupy(a):
-    """The module holding ``a``: CuPy for CuPy arrays (hashing runs on the
-    GPU with the same code), NumPy otherwise."""
-    return importlib.import_module("cupy") if _is_cupy(a) else np
-
-
-def row_keys(X, chunk_rows=8192):
-    """A uint64 key per row of ``X``: equal rows get equal keys.
-
-    The key is ``sum_j mix(bits(x_ij) + mix(j))`` over the nonzero entries,
-    with wrap-around, so it is exact (no rounding) and identical for dense and
-    sparse storage of the same values. Dense CuPy input is hashed on its GPU
-    (CuPy keys); everything else on the host (NumPy keys).
-    """
-    if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
-        X = X.get()  # CuPy sparse: hash on the host (values only, once)
-    n, d = X.shape
-    m = _host_or_cupy(X)
-    col = m.asarray(_mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN))
-    with np.errstate(over="ignore"):
-        if sp.issparse(X):
-            X = X.tocsr()
-            data = np.ascontiguousarray(X.data, dtype=np.float64)
-            terms = _mix64(data.view(np.uint64) + col[X.indices])
-            terms[data == 0] = 0
-            keys = np.zeros(n, dtype=np.uint64)
-            row = np.repeat(np.arange(n), np.diff(X.indptr))
-            np.add.at(keys, row, terms)
-            return keys
-        keys = m.empty(n, dtype=m.uint64)
-        for start in range(0, n, chunk_rows):
-            block = X[start:min(start + chunk_rows, n), ...]
-            block = m.ascontiguousarray(block if m is not np else to_numpy(block),
-                                        dtype=m.float64)
-            terms = _mix64(block.view(m.uint64) + col)
-            terms[block == 0] = 0
-            keys[start:start + block.shape[0]] = terms.sum(axis=1, dtype=m.uint64)
-        return keys
-
-
-def hash_uniform(seed, shape, low, high, backend, chunk=1 << 16):
-    """Uniform draws on ``[low, high)``: a hash of (seed, position).
-
-    Counter-based, so CuPy computes them on its GPU with the same integer
-    arithmetic as NumPy on the host: a seed gives the same numbers on every
-    device (up to the last bit of the final scaling). NumPy works in chunks
-    of ``chunk`` values (no full-size temporaries); other namespaces get the
-    NumPy draws moved to their device.
-    """
-    m = importlib.import_module("cupy") if backend.is_cupy else np
-    size = math.prod(shape)
-    if backend.is_cupy:  # pragma: no cover - GPU only
-        where, dtype = backend.device, backend.dtype
-        chunk = max(size, 1)  # one pass: the GPU has no use for chunks
-    else:
-        where = contextlib.nullcontext()
-        dtype = np.float32 if backend.dtype == backend.xp.float32 else np.float64
-    base = _mix64(np.uint64(seed) ^ _GOLDEN)
-    with where:
-        out = m.empty(size, dtype=dtype)
-        for start in range(0, size, chunk):
-            counter = m.arange(start, min(start + chunk, size), dtype=m.uint64)
-            z = _mix64(counter * _GOLDEN + base)
-            unit = (z >> np.uint64(11)).astype(m.float64) * (1.0 / (1 << 53))
-            out[start:start + unit.shape[0]] = low + (high - low) * unit
-    out = out.reshape(shape)
-    return out if backend.is_cupy else backend.asarray(out)
-
-
-# splitmix64 on int64 arrays, for namespaces without (complete) uint64
-# arithmetic: the same bits as _mix64 on uint64 (two's complement addition,
-# multiplication and xor agree; right shifts are made logical by a mask).
-_M1 = 0xBF58476D1CE4E5B9 - (1 << 64)
-_M2 = 0x94D049BB133111EB - (1 << 64)
-_GOLDEN_I64 = int(_GOLDEN) - (1 << 64)
-
-
-def _shr(z, k):
-    """Logical right shift of int64 values."""
-    return (z >> k) & ((1 << (64 - k)) - 1)
-
-
-def _mix64_i64(z):
-    z = (z ^ _shr(z, 30)) * _M1
-    z = (z ^ _shr(z, 27)) * _M2
-    return z ^ _shr(z, 31)
-
-
-def _as_int64(value):
-    """A uint64 value as the int64 with the same bits (a Python int)."""
-    value = int(value)
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def device_row_keys(X, backend):
-    """:func:`row_keys` as int64 (same bits) in the backend's namespace and
-    device, where :class:`RowNoise` hashes them (once per fit)."""
-    keys = row_keys(X)
-    if _is_cupy(keys):  # pragma: no cover - GPU only: hashed there already
-        return keys.view("int64")
-    keys = keys.view(np.int64)
-    return keys if backend.is_numpy else backend.xp.asarray(keys, device=backend.device)
-
-
-class RowNoise:
-    """Dropout masks that are a hash of (row, epoch, seed, stream, column).
-
-    Masks are independent across rows, columns, epochs and layers, and
-    reproducible; a row with sample weight ``k`` gets the mask each of its
-    ``k`` copies would get, so weights stay equivalent to repetitions. The
-    hash runs in the backend's namespace on its device, from the rows' keys
-    (:func:`device_row_keys`), so every device draws the same masks.
-    """
-
-    def __init__(self, backend, keys, seed, epoch):
-        """``keys`` are the batch rows' :func:`device_row_keys`."""
-        self.backend = backend
-        self.keys = keys
-        with np.errstate(over="ignore"):
-            self.base = _mix64(np.uint64(seed) ^ (np.uint64(epoch + 1) * _GOLDEN))
-
-    def for_rows(self, keys):
-        """The same epoch's noise for other rows (no re-hashing of the seed)."""
-        noise = copy.copy(self)
-        noise.keys = keys
-        return noise
-
-    def keep_mask(self, n_cols, keep_prob, stream=0):
-        """A ``(n_rows, n_cols)`` mask of ``0`` or ``1 / keep_prob``."""
-        b = self.backend
-        xp = b.xp
-        with np.errstate(over="ignore"):
-            salt = _as_int64(_mix64(self.base + np.uint64(stream)))
-        cols = xp.arange(1, n_cols + 1, dtype=xp.int64, device=b.device)
-        cols = (cols * _GOLDEN_I64) ^ salt
-        z = _mix64_i64(xp.reshape(self.keys, (-1, 1)) + xp.reshape(cols, (1, -1)))
-        keep = _shr(z, 40) < int(keep_prob * (1 << 24))
-        if b.is_numpy:
-            mask = keep.astype(b.dtype)
-            mask *= 1.0 / keep_prob
-            return mask
-        return xp.astype(keep, b.dtype) * (1.0 / keep_prob)
-
-
 def move_to(estimator, target="numpy"):
     """Move a fitted skoptim estimator's arrays to another namespace or device.
 
@@ -554,6 +270,8 @@ def move_to(estimator, target="numpy"):
     >>> type(move_to(reg, "numpy").coef_).__name__
     'ndarray'
     """
+    from skoptim._tree import move_tree
+
     if isinstance(target, str):
         if target in ("numpy", "cpu"):
             backend = Backend(xp=np, device="cpu", dtype=np.float64, is_numpy=True)
@@ -570,33 +288,3 @@ def move_to(estimator, target="numpy"):
         if name.endswith("_") and not name.startswith("__") or name == "_training_state":
             setattr(estimator, name, move_tree(value, backend))
     return estimator
-
-
-def map_arrays(value, func):
-    """``value`` with ``func`` applied to every array inside it, through
-    lists, tuples, dicts and dataclasses (such as the training state)."""
-    if isinstance(value, list):
-        return [map_arrays(v, func) for v in value]
-    if isinstance(value, tuple):
-        return tuple(map_arrays(v, func) for v in value)
-    if isinstance(value, dict):
-        return {k: map_arrays(v, func) for k, v in value.items()}
-    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
-        from dataclasses import fields, replace
-
-        return replace(value, **{f.name: map_arrays(getattr(value, f.name), func)
-                                 for f in fields(value) if f.init})
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return func(value)
-    return value
-
-
-def move_tree(value, backend):
-    """``value`` with the floating arrays inside it moved to ``backend``;
-    sparse matrices and integer NumPy arrays (labels, indices) stay as they are."""
-    def move(a):
-        if sp.issparse(a) or (isinstance(a, np.ndarray) and a.dtype.kind not in "fc"):
-            return a
-        return backend.move(a)
-
-    return map_arrays(value, move)

@@ -13,7 +13,8 @@ import scipy.sparse as sp
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 
-from skoptim._backend import is_sparse, move_tree, resolve_backend, to_numpy
+from skoptim._backend import is_sparse, resolve_backend, to_numpy
+from skoptim._tree import move_tree
 from skoptim._engine import (
     TrainConfig,
     TrainingState,

@@ -20,14 +20,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from skoptim._backend import (
-    RowNoise,
-    device_row_keys,
-    is_sparse,
-    map_arrays,
-    row_keys,
-    to_numpy,
-)
+from skoptim._backend import is_sparse, to_numpy
+from skoptim._random import RowNoise, device_row_keys, row_keys
+from skoptim._tree import map_arrays
 from skoptim.optim import Clock
 from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
 
@@ -161,7 +156,7 @@ class Problem:
     def loss_grad(self, params, X, y, sample_weight, *, noise=None, out=None):
         """Return ``(loss_sum, grads)`` on a batch: the weighted loss sum (a 0-d
         array) and the gradients of the weighted mean loss. ``noise`` is a
-        :class:`~skoptim._backend.RowNoise` for the batch's rows. ``out`` (a
+        :class:`~skoptim._random.RowNoise` for the batch's rows. ``out`` (a
         list shaped like ``params``, or None) are arrays the gradients may be
         written into; the engine copies any gradient that is not one of them."""
         raise NotImplementedError

@@ -11,15 +11,8 @@ import sklearn
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from skoptim._backend import (
-    DeviceRNG,
-    RowNoise,
-    device_row_keys,
-    hash_uniform,
-    resolve_backend,
-    row_keys,
-    to_numpy,
-)
+from skoptim._backend import resolve_backend, to_numpy
+from skoptim._random import DeviceRNG, RowNoise, device_row_keys, hash_uniform, row_keys
 
 BACKEND = resolve_backend(np.zeros((1, 1)))
 BACKEND32 = resolve_backend(np.zeros((1, 1), dtype=np.float32))

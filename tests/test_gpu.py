@@ -199,7 +199,7 @@ def test_fused_kernels_match_the_generic_numpy_update(optimizer, dtype):
     import cupy
     from array_api_compat import array_namespace
 
-    from skoptim import _backend
+    from skoptim import _kernels
 
     cupy_xp = array_namespace(cupy.empty(0))
     rng = np.random.default_rng(0)
@@ -213,9 +213,9 @@ def test_fused_kernels_match_the_generic_numpy_update(optimizer, dtype):
             out.append(to_numpy(step))
         return out
 
-    _backend._KERNELS.clear()
+    _kernels._KERNELS.clear()
     on_gpu = steps(cupy_xp, cupy.asnumpy)
-    assert _backend._KERNELS, "the GPU update did not use a fused kernel"
+    assert _kernels._KERNELS, "the GPU update did not use a fused kernel"
     on_cpu = steps(np, np.asarray)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(on_gpu, on_cpu):
@@ -230,7 +230,8 @@ def test_initial_weights_drawn_on_gpu_equal_the_host_draws(dtype):
     gives the same numbers (to the last bit of the final scaling)."""
     import cupy
 
-    from skoptim._backend import hash_uniform, resolve_backend
+    from skoptim._backend import resolve_backend
+    from skoptim._random import hash_uniform
 
     host = hash_uniform(3, (300, 7), -0.5, 0.5, resolve_backend(np.zeros(1, dtype)))
     gpu_backend = resolve_backend(cupy.zeros(1, dtype))
@@ -243,7 +244,7 @@ def test_initial_weights_drawn_on_gpu_equal_the_host_draws(dtype):
 def test_row_keys_on_gpu_equal_the_host_keys():
     import cupy
 
-    from skoptim._backend import row_keys
+    from skoptim._random import row_keys
 
     X = np.random.default_rng(0).normal(size=(20_000, 9))
     X[X < 0] = 0.0
@@ -270,7 +271,8 @@ def test_device_cuda_moves_torch_cpu_input_to_torch_gpu(regression, torch_cuda):
 def test_dropout_masks_on_gpu_equal_the_host_masks():
     import cupy
 
-    from skoptim._backend import RowNoise, device_row_keys, resolve_backend
+    from skoptim._backend import resolve_backend
+    from skoptim._random import RowNoise, device_row_keys
 
     X = np.random.default_rng(0).normal(size=(300, 5))
     masks = []

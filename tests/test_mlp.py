@@ -32,7 +32,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skoptim import MLPClassifierPlus
-from skoptim._backend import RowNoise, device_row_keys, resolve_backend
+from skoptim._backend import resolve_backend
+from skoptim._random import RowNoise, device_row_keys
 from skoptim._penalties import Penalty
 from skoptim.optim import Adam
 

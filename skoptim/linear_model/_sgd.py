@@ -15,16 +15,8 @@ from sklearn.linear_model import SGDRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skoptim._backend import (
-    check_device,
-    is_sparse,
-    matmul,
-    matmul_T,
-    resolve_backend,
-    sum_rows,
-    to_numpy,
-    transpose,
-)
+from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
+from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._losses import REGRESSION_LOSSES

@@ -25,14 +25,11 @@ from sklearn.utils.validation import column_or_1d
 from skoptim._backend import (
     check_device,
     is_sparse,
-    matmul,
-    matmul_T,
     namespace_of,
     resolve_backend,
-    sum_rows,
     to_numpy,
-    transpose,
 )
+from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
 from skoptim._engine import Problem
 from skoptim._validation import (

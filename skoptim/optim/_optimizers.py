@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 
-from skoptim._backend import FusedRule, run_fused
+from skoptim._kernels import FusedRule, run_fused
 
 from ._base import Optimizer
 

@@ -16,7 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import skoptim.optim._optimizers as optimizers_module
-from skoptim._backend import FusedRule
+from skoptim._kernels import FusedRule
 from skoptim.optim import Adagrad, Adam, AdamW, Lion, Momentum, Nadam, RMSprop
 
 RNG = np.random.default_rng(0)
@@ -151,7 +151,7 @@ def _nvrtc():
 def _cuda_source(rule, ctype):
     """The rule as a CUDA kernel shaped like CuPy's elementwise kernels: the
     gradient read by value, scalars by value, states and step by reference."""
-    from skoptim._backend import _SIGN_PREAMBLE
+    from skoptim._kernels import _SIGN_PREAMBLE
 
     params = ["const T* _raw_g"] + [f"T {name}" for name in rule.scalars]
     params += [f"T* _raw_{name}" for name in rule.states + ("step",)]

@@ -1,0 +1,1 @@
+"""Heads: what a model's output means (link, loss, score, labels)."""
