@@ -10,7 +10,7 @@ imports CuPy or PyTorch.
 
 from skoptim import optim
 from skoptim._backend import move_to
-from skoptim._engine import DivergenceError
+from skoptim.engine import DivergenceError
 from skoptim.linear_model import SGDRegressorPlus
 from skoptim.neural_network import MLPClassifierPlus
 

@@ -15,10 +15,11 @@ from sklearn.utils import check_random_state
 
 from skoptim._backend import is_sparse, resolve_backend, to_numpy
 from skoptim._tree import move_tree
-from skoptim._engine import (
+from skoptim.engine import (
+    Callbacks,
     TrainConfig,
     TrainingState,
-    _take,
+    take,
     train,
     train_lbfgs,
     validation_split,
@@ -125,15 +126,16 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         ctx = self._init_callback_context(max_subtasks=max_iter + lbfgs)
         y_cb = self._callback_target(y)
         ctx.call_on_fit_task_begin(estimator=self, X=X, y=y_cb, metadata=metadata)
+        callbacks = Callbacks(ctx, self, X, y_cb, sw)
         data = (X, y, sw, sw_host)
         if lbfgs:
             result = train_lbfgs(problem, data, config=config, state=state,
-                                 backend=backend, max_fun=self.max_fun, callback_ctx=ctx,
-                                 estimator=self, callback_y=y_cb)
+                                 backend=backend, max_fun=self.max_fun,
+                                 callbacks=callbacks)
         else:
             result = train(problem, data, validation=validation, config=config,
-                           state=state, backend=backend, callback_ctx=ctx, estimator=self,
-                           callback_y=y_cb, copy_state=carried is not None)
+                           state=state, backend=backend, callbacks=callbacks,
+                           copy_state=carried is not None)
         attributes = problem.fitted_attributes(result.params)
         training_state = result.state
         if output != backend:
@@ -198,8 +200,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         if not backend.is_numpy:
             tr = backend.xp.asarray(tr, device=backend.device)
             va = backend.xp.asarray(va, device=backend.device)
-        return (_take(X, va), _take(y, va), _take(sw, va)), (
-            _take(X, tr), _take(y, tr), _take(sw, tr))
+        return (take(X, va), take(y, va), take(sw, va)), (
+            take(X, tr), take(y, tr), take(sw, tr))
 
     def _plan_state(self, problem, backend, optimizer, schedule, *, init, continuing,
                     carried):
@@ -315,7 +317,7 @@ def _drop_zero_weight(X, y, sw):
 
         ref = X if not is_sparse(X) else X.data  # CuPy sparse: index with CuPy
         keep = array_namespace(ref).asarray(keep, device=device(ref))
-    return _take(X, keep), _take(y, keep), _take(sw, keep)
+    return take(X, keep), take(y, keep), take(sw, keep)
 
 
 def _same_object(a, b):

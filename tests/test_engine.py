@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDRegressor
 
 from skoptim import MLPClassifierPlus, SGDRegressorPlus
-from skoptim._engine import FlatParams
+from skoptim.engine import FlatParams
 from skoptim.optim import SGD, Adam, Adaptive
 
 from _callbacks import NoOpCallback
@@ -406,7 +406,7 @@ def test_flat_params_views_share_one_buffer(name, xp):
 def test_batch_weights_of_a_device_permutation(name, xp):
     """The GPU path sums each batch's sample weights on the device (one
     transfer per epoch); it must equal the host's per-batch sums."""
-    from skoptim._engine import _device_batch_weights
+    from skoptim.engine._data import _device_batch_weights
 
     rng = np.random.default_rng(0)
     n, B = 103, 10
@@ -425,7 +425,7 @@ def test_batch_weights_of_a_device_permutation(name, xp):
 
 def _grouped_batches(X, y, sw, batch_weight, seed=0):
     from skoptim._backend import resolve_backend
-    from skoptim._engine import _GroupedOrder
+    from skoptim.engine._data import _GroupedOrder
 
     backend = resolve_backend(X)
     order = _GroupedOrder(X, y, sw, batch_weight)

@@ -340,9 +340,9 @@ def _inject(est, fault, exception, monkeypatch):
         est.set_callbacks(RaiseAt(fault, exception, nth=2 if fault in ("begin", "end")
                                   else 1))
     elif fault == "step":
-        from skoptim import _engine
+        from skoptim.engine import _step
 
-        original, calls = _engine._Stepper.__call__, {"n": 0}
+        original, calls = _step.Stepper.__call__, {"n": 0}
 
         def failing(self, *args, **kwargs):
             calls["n"] += 1
@@ -350,7 +350,7 @@ def _inject(est, fault, exception, monkeypatch):
                 raise exception
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(_engine._Stepper, "__call__", failing)
+        monkeypatch.setattr(_step.Stepper, "__call__", failing)
     else:
         def failing_commit(*args, **kwargs):
             raise exception

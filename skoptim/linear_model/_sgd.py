@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
 from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
-from skoptim._engine import Problem
+from skoptim.engine import Problem, StepRule
 from skoptim._losses import REGRESSION_LOSSES
 from skoptim._penalties import Penalty
 from skoptim._validation import (
@@ -891,6 +891,12 @@ class _LinearProblem(Problem):
         self.pa_curvature = pa_curvature
         self.uses_noise = dropout > 0
 
+    def step_rule(self, optimizer, *, n, grouped):
+        if self.curvature is None:
+            return StepRule()
+        return PerSampleRate(optimizer, curvature=self.curvature,
+                             curvature_max=self.curvature_max, n=n, grouped=grouped)
+
     def _predict(self, params, X):
         out = matmul(X, params[0])
         if self.fit_intercept:
@@ -982,6 +988,45 @@ class _LinearProblem(Problem):
         if self.single_output:
             coef = xp.reshape(coef, (-1,)) if not self.backend.is_numpy else coef.ravel()
         return {"coef_": coef, "intercept_": intercept}
+
+
+class PerSampleRate(StepRule):
+    """scikit-learn's per-sample learning rate, taken a mini-batch at a time.
+
+    For optimizers that are not scale invariant a batch of weight ``W`` and
+    ``b`` rows takes the step ``min(lr * W, d / L_b)`` on the mean gradient:
+    the sum of the ``W`` per-sample steps that scikit-learn would take (the
+    linear scaling rule), or the curvature limit of a ``b``-row batch
+    (:meth:`cap`) times the schedule's decay ``d = lr / lr_0``. Schedules then
+    count weight updates (batches), as scikit-learn's ``t_`` counts updates
+    (one per sample there), except on small data cut by weight, where the
+    summed per-sample steps count samples as scikit-learn does.
+    """
+
+    def __init__(self, optimizer, *, curvature, curvature_max, n, grouped):
+        self.optimizer, self.n = optimizer, n
+        self.curvature, self.curvature_max = curvature, curvature_max or curvature
+        self.linear_scaling = not optimizer.scale_invariant
+        self.counts_updates = not (grouped and self.linear_scaling)
+        self.caps = {}
+
+    def cap(self, b):
+        """The stable step of a batch of size ``b`` (rows, or weight) out of
+        ``n``: between the full-data and the one-sample curvature bounds
+        (expected smoothness, Gower et al. 2019)."""
+        if b not in self.caps:
+            n, L, L_max = self.n, self.curvature, self.curvature_max
+            size = min(max(b, 1.0), n)
+            L_b = L if size >= n else (
+                (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
+            self.caps[b] = 1.0 / (L_b * self.optimizer.step_gain())
+        return self.caps[b]
+
+    def size(self, lr, base_lr, *, rows, weight):
+        if not self.linear_scaling:
+            return lr
+        decay = min(1.0, lr / base_lr)
+        return min(lr * weight, self.cap(rows) * decay)
 
 
 def r2(y, pred, sample_weight, *, xp):

@@ -31,7 +31,7 @@ from skoptim._backend import (
 )
 from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
 from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
-from skoptim._engine import Problem
+from skoptim.engine import Problem
 from skoptim._validation import (
     check_class_weight,
     check_same_namespace,

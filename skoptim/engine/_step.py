@@ -1,0 +1,145 @@
+"""One optimizer step: the parameter buffer, the penalty's gradient,
+clipping, the step size, the update, decoupled decay and the L1 proximal step,
+each one operation on the whole buffer (or its penalized head), in place."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+from dataclasses import replace
+
+from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
+
+
+class FlatParams:
+    """Parameter arrays as views of one contiguous 1-D buffer.
+
+    The optimizer then updates every parameter with one pass over one array
+    (one fused kernel on a GPU) instead of one pass per array. Penalized
+    arrays come first, so the penalty, weight decay and L1 proximal step also
+    act on a single slice, ``head``.
+
+    Parameters
+    ----------
+    arrays : list of arrays
+        The parameters, copied into the new buffer.
+    penalized : sequence of int
+        Indices of the arrays the penalty applies to.
+    xp : namespace
+        The array namespace of ``arrays``.
+    """
+
+    def __init__(self, arrays, penalized, xp):
+        self.xp = xp
+        penalized = list(penalized)
+        order = penalized + [i for i in range(len(arrays)) if i not in penalized]
+        self.shapes = [tuple(a.shape) for a in arrays]
+        self.slots = []  # (array index, start, stop) in buffer order
+        start = 0
+        for i in order:
+            stop = start + math.prod(self.shapes[i])
+            self.slots.append((i, start, stop))
+            start = stop
+        self.n_head = sum(b - a for i, a, b in self.slots[:len(penalized)])
+        self.buffer = self.pack(arrays)
+        self.views = self.split(self.buffer)
+
+    def pack(self, arrays):
+        """A new buffer holding ``arrays`` (same layout as ``buffer``)."""
+        xp = self.xp
+        return xp.concat([xp.reshape(arrays[i], (-1,)) for i, _, _ in self.slots])
+
+    def split(self, buffer):
+        """Views of ``buffer`` shaped like the parameter arrays, in their order."""
+        views = [None] * len(self.shapes)
+        for i, a, b in self.slots:
+            views[i] = self.xp.reshape(buffer[a:b], self.shapes[i])
+        return views
+
+    def head(self, buffer):
+        """The penalized part of a buffer of this layout (a view)."""
+        return buffer[:self.n_head]
+
+    def fill(self, buffer_views, arrays):
+        """Copy ``arrays`` into the views of a buffer, skipping those that
+        already are the views (gradients the problem wrote in place)."""
+        for view, a in zip(buffer_views, arrays, strict=True):
+            if a is not view:
+                view[...] = a
+
+
+class StepRule:
+    """How the schedule's rate becomes a step size: as it is, by default.
+
+    A model may supply another rule through ``Problem.step_rule`` (the linear
+    model's per-sample rates of scikit-learn's SGD).
+
+    Attributes
+    ----------
+    counts_updates : bool
+        True makes schedules that count samples read the number of updates
+        (batches) instead, as scikit-learn's SGD ``t_`` counts one update per
+        sample.
+    """
+
+    counts_updates = False
+
+    def size(self, lr, base_lr, *, rows, weight):
+        """The step size for the schedule's rate ``lr`` on a batch of ``rows``
+        rows and total sample weight ``weight``."""
+        return lr
+
+
+class Stepper:
+    """Takes the optimizer steps of one training call on its parameter buffer."""
+
+    def __init__(self, problem, config, rule, xp):
+        self.problem, self.config, self.rule, self.xp = problem, config, rule, xp
+        self.optimizer = optimizer = config.optimizer
+        self.weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
+        self.clip_norm = getattr(optimizer, "clip_norm", None)
+        self.last_rate = math.nan  # the schedule's rate, as printed by verbose
+        self.epoch_samples = 0.0  # samples seen when the epoch began
+
+    def rate(self, clock, sched_state, *, rows, weight):
+        """The step size of this step (a Python float)."""
+        config = self.config
+        if config.samples_at_epoch_start:
+            clock = replace(clock, n_samples_seen=self.epoch_samples)
+        if self.rule.counts_updates:
+            clock = replace(clock, n_samples_seen=float(clock.step))
+        lr = self.last_rate = config.schedule.rate(config.base_lr, clock, sched_state)
+        return self.rule.size(lr, config.base_lr, rows=rows, weight=weight)
+
+    def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
+        """Update ``flat.buffer`` in place from the gradient buffer ``grads``
+        (same layout); return the new optimizer state."""
+        xp, penalty = self.xp, self.config.penalty
+        params = flat.buffer
+        pscale = 1.0 / weight if self.problem.penalty_per_sample else 1.0
+        penalized = flat.n_head > 0
+        if penalized:
+            penalty.add_grad([flat.head(grads)], [flat.head(params)], [0], pscale)
+        grads = clip_by_global_norm([grads], self.clip_norm, xp=xp)
+        lr = self.rate(clock, sched_state, rows=rows, weight=weight)
+        (step,), opt_state = self.optimizer.update(grads, opt_state, lr=lr, xp=xp)
+        if self.weight_decay and penalized:
+            decoupled_weight_decay([flat.head(step)], [flat.head(params)],
+                                   lr * self.weight_decay, xp=xp)
+        params -= step
+        if penalty.l1 > 0 and penalized:
+            threshold = lr * penalty.l1 * pscale
+            metric = self.optimizer.prox_metric(opt_state, [0], xp=xp)
+            if metric is not None:
+                threshold = [threshold * flat.head(metric[0])]
+            penalty.prox([flat.head(params)], [0], threshold, xp=xp)
+        return opt_state
+
+
+def update_average(average, count, params, xp):
+    """Polyak-Ruppert running mean of the iterates (averaged SGD), on the
+    parameter buffer."""
+    if average is None:
+        return xp.asarray(params, copy=True), 1
+    count += 1
+    average += (params - average) / count
+    return average, count
