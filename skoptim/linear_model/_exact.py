@@ -63,6 +63,70 @@ reproduced:
 The loop is plain Python over samples with NumPy work per sample; speed is a
 later concern. Multi-output targets are handled by the caller (one call per
 target).
+
+**Classification** (``classification=True``) runs one binary problem of
+:class:`sklearn.linear_model.SGDClassifier` (its ``fit_binary``) on labels
+``y`` in {-1, +1}; a multiclass fit is one call per class, made by the caller.
+What differs from the regression replay:
+
+* **Losses**, as SGDClassifier's table maps ``loss``: 'hinge' (``Hinge`` with
+  threshold 1), 'perceptron' (``Hinge`` with threshold 0), 'squared_hinge'
+  (threshold 1), 'modified_huber', 'log_loss' (the half binomial loss on the
+  raw prediction, with scikit-learn's piecewise ``log1p(exp(p))`` and its
+  gradient branches at ``p = -37``), and 'squared_error', 'huber',
+  'epsilon_insensitive', 'squared_epsilon_insensitive' on the +-1 targets
+  with ``params["epsilon"]`` (the table's 0.1 is replaced by the estimator's
+  ``epsilon``, as in scikit-learn). 'log_loss' is trained on the labels 0/1
+  (scikit-learn's label encoding for that loss). The gradient clipping and
+  the 'optimal' initial-``t`` heuristic (``dloss(y=1, p=-typw)``) use the
+  chosen loss. Passive-aggressive steps multiply by ``y`` for 'hinge' and
+  'perceptron' (scikit-learn's ``is_hinge``) and follow the regression sign
+  rule otherwise.
+* **Class weights.** Each update is multiplied by ``class_weight *
+  sample_weight`` with ``class_weight = weight_pos if y > 0 else weight_neg``
+  (for 'log_loss': the label 0 takes ``weight_neg``), the product taken in X's
+  precision (float32 on float32 input).
+* **Random draws, in ``fit_binary``'s order**: ``rng =
+  check_random_state(random_state)``; the dataset's seed
+  ``rng.randint(1, 2**31 - 1)`` (drawn, unused by the epoch shuffle); then,
+  with ``early_stopping`` and no ``validation_mask``, the split
+  (:func:`classifier_validation_mask`: a ``StratifiedShuffleSplit`` on ``y``
+  seeded with ``random_state`` itself, so an int seeds a fresh generator and
+  an instance is consumed between the two draws); then the shuffle seed
+  ``rng.randint(0, 2**31 - 1)``. Note that for an int ``random_state`` the
+  shuffle seed is thus the *second* draw of the generator (the regression
+  replay uses the first). ``SGDClassifier`` calls ``fit_binary`` with its own
+  ``random_state`` for a binary fit; for a multiclass fit
+  (``_fit_multiclass``) it first draws the split once on the multiclass
+  labels (``classifier_validation_mask(y, sample_weight, validation_fraction,
+  random_state)``), then ``seeds = check_random_state(random_state).randint(
+  2**31 - 1, size=n_classes)``, and calls ``fit_binary`` for class ``i`` with
+  ``random_state=seeds[i]`` and the precomputed mask (no split drawn there).
+  Passing ``random_state=int(seeds[i])`` and ``validation_mask=mask``
+  reproduces this exactly; ``seed=`` bypasses every draw.
+* **Validation score**: the accuracy of the binary problem on the validation
+  rows, as scikit-learn's ``_ValidationScoreCallback`` computes it with the
+  estimator's ``score``: ``accuracy_score`` (weighted by the validation rows'
+  sample weights, without class weights) of ``[-1, 1][X_val @ w + b > 0]``
+  against the labels the loss sees, with ``w`` the stored vector without
+  its pending scale (as for regression). Quirk kept on purpose: for
+  'log_loss' those labels are 0/1 while the predictions are -1/+1, so only
+  the positive validation rows predicted positive count as correct (the
+  score is at most the weighted fraction of positives). A caller may pass
+  its own ``validation_score(coef, intercept)`` instead.
+* **What the caller assembles** (multiclass): each problem starts from the
+  same ``t_`` and returns its own ``n_iter`` and ``t``; scikit-learn's
+  ``n_iter_`` is the maximum over the problems and ``t_ = t + max(n_iter) *
+  n_samples``. With averaging, the choice between averaged and plain
+  coefficients is made once for all classes with that global ``t_``
+  (``average <= t_ - 1``), so the caller takes ``standard["average_coef"]``
+  / ``standard["average_intercept"]`` or ``standard["standard_coef"]`` /
+  ``standard["standard_intercept"]`` of every problem rather than each
+  problem's ``coef`` (which uses that problem's own ``t``): a class that
+  stopped before its average started then exposes its (zero) average, as
+  in scikit-learn. scikit-learn's ConvergenceWarning is emitted once, when
+  the maximum ``n_iter`` equals ``max_iter``; pass ``incremental=True`` to
+  silence the per-problem one.
 """
 
 import math
@@ -75,7 +139,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from sklearn.utils import check_random_state
 
-__all__ = ["ExactResult", "fit_exact"]
+__all__ = ["ExactResult", "classifier_validation_mask", "fit_exact"]
 
 # Integer codes, ordered as scikit-learn orders them (the code compares them).
 _NO_PENALTY, _L1, _L2, _ELASTICNET = 0, 1, 2, 3
@@ -121,11 +185,19 @@ class ExactResult:
     loss_curve : list of float
         Mean training loss of each epoch (sum of the losses / training rows).
     validation_scores : list of float
-        R² on the validation rows after each epoch (early stopping), else [].
+        The validation score after each epoch (early stopping), else []: R²
+        for regression, the binary problem's accuracy for classification, or
+        what the caller's ``validation_score`` returned.
     best_validation_score : float or None
         The best of ``validation_scores`` (None without early stopping).
     converged : bool
         Whether the stopping rule ended the training.
+    intercept_double : ndarray of shape (1,)
+        ``intercept`` before its cast to X's dtype (float64). On float32
+        input scikit-learn exposes this double value where it stores the
+        intercept with ``np.atleast_1d(float)``: ``SGDRegressor`` always, and
+        ``SGDClassifier``'s binary fit unless its averaged intercept is
+        exposed; its multiclass fit and averaged binary intercept are float32.
     """
 
     coef: np.ndarray
@@ -137,6 +209,7 @@ class ExactResult:
     validation_scores: list = field(default_factory=list)
     best_validation_score: float | None = None
     converged: bool = False
+    intercept_double: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -203,8 +276,110 @@ class _SquaredEpsilonInsensitive:
         return 0.0
 
 
-def _make_loss(name, epsilon):
+class _Hinge:
+    """scikit-learn's ``Hinge``: 'hinge' (threshold 1) and 'perceptron' (0)."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def value(self, y, p):
+        z = p * y
+        if z <= self.threshold:
+            return self.threshold - z
+        return 0.0
+
+    def grad(self, y, p):
+        z = p * y
+        if z <= self.threshold:
+            return -y
+        return 0.0
+
+
+class _SquaredHinge:
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def value(self, y, p):
+        z = self.threshold - p * y
+        if z > 0:
+            return z * z
+        return 0.0
+
+    def grad(self, y, p):
+        z = self.threshold - p * y
+        if z > 0:
+            return -2 * y * z
+        return 0.0
+
+
+class _ModifiedHuber:
+    def value(self, y, p):
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+
+    def grad(self, y, p):
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+
+
+class _HalfBinomial:
+    """scikit-learn's ``CyHalfBinomialLoss`` (its 'log_loss'), y in {0, 1}."""
+
+    def value(self, y, p):
+        if p <= -37:
+            lpe = math.exp(p)
+        elif p <= -2:
+            lpe = math.log1p(math.exp(p))
+        elif p <= 18:
+            lpe = math.log(1.0 + math.exp(p))
+        elif p <= 33.3:
+            lpe = p + math.exp(-p)
+        else:
+            lpe = p
+        return lpe - y * p
+
+    def grad(self, y, p):
+        if p > -37:
+            e = math.exp(-p)
+            return ((1 - y) - y * e) / (1 + e)
+        return math.exp(p) - y
+
+
+_REGRESSION_LOSSES = (
+    "squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"
+)
+_CLASSIFICATION_LOSSES = (
+    "hinge", "perceptron", "log_loss", "modified_huber", "squared_hinge"
+) + _REGRESSION_LOSSES
+
+
+def _make_loss(name, epsilon, classification=False):
     epsilon = float(epsilon)
+    if classification:
+        if name == "hinge":
+            return _Hinge(1.0)
+        if name == "perceptron":
+            return _Hinge(0.0)
+        if name == "squared_hinge":
+            return _SquaredHinge(1.0)
+        if name == "modified_huber":
+            return _ModifiedHuber()
+        if name == "log_loss":
+            return _HalfBinomial()
+        if name not in _REGRESSION_LOSSES:
+            raise ValueError(
+                "The exact mode (batch_size=1) supports, for classification, loss "
+                f"in {', '.join(repr(v) for v in _CLASSIFICATION_LOSSES)}; "
+                f"got {name!r}."
+            )
     if name == "squared_error":
         return _SquaredError()
     if name == "huber":
@@ -282,6 +457,92 @@ def _validation_mask(n_samples, validation_fraction, random_state, sample_weight
     return mask
 
 
+def classifier_validation_mask(y, sample_weight, validation_fraction, random_state):
+    """scikit-learn's early-stopping split for a classifier, with its errors.
+
+    Reproduces ``BaseSGD._make_validation_split`` of ``SGDClassifier``: one
+    draw of ``StratifiedShuffleSplit(test_size=validation_fraction,
+    random_state=random_state)`` stratified on ``y`` (the original labels for
+    a multiclass fit; the binary labels, equivalently, in ``fit_binary``),
+    then the all-zero-weight and empty-set checks.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels used for the stratification.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Sample weights (None means ones); rows with a weight ``> 0`` count as
+        usable validation rows.
+    validation_fraction : float
+        The estimator's ``validation_fraction``.
+    random_state : None, int or RandomState
+        Passed to the splitter unchanged: an int seeds a fresh generator, an
+        instance is consumed (one ``permutation`` per stratified draw, then
+        the per-class draws of the splitter), None uses NumPy's global
+        generator -- exactly as scikit-learn's split consumes it.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples,)
+        True on the validation rows.
+
+    Raises
+    ------
+    ValueError
+        The splitter's own errors (a class with a single member, a test or
+        train size smaller than the number of classes, ...), "The sample
+        weights for validation set are all zero, ..." and the empty-set
+        error, with scikit-learn's messages.
+    """
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    y = np.asarray(y).reshape(-1)
+    n_samples = y.shape[0]
+    if sample_weight is None:
+        sample_mask = np.ones(n_samples, dtype=bool)
+    else:
+        sample_mask = np.asarray(sample_weight).reshape(-1) > 0
+    cv = StratifiedShuffleSplit(
+        test_size=validation_fraction, random_state=random_state
+    )
+    idx_train, idx_val = next(cv.split(np.zeros(shape=(n_samples, 1)), y))
+    if not np.any(sample_mask[idx_val]):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider using a"
+            " different random state."
+        )
+    if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+        raise ValueError(
+            "Splitting %d samples into a train set and a validation set "
+            "with validation_fraction=%r led to an empty set (%d and %d "
+            "samples). Please either change validation_fraction, increase "
+            "number of samples, or disable early_stopping."
+            % (n_samples, validation_fraction, idx_train.shape[0],
+               idx_val.shape[0])
+        )
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[idx_val] = True
+    return mask
+
+
+def _accuracy(X_val, y_val, sw_val, w, intercept, classes):
+    """``SGDClassifier.score`` of the binary problem on the validation rows.
+
+    As scikit-learn's ``_ValidationScoreCallback`` does: the decision function
+    ``X_val @ w.T + intercept`` (the same products), the labels
+    ``classes[(decision > 0)]`` with ``classes = [-1, 1]`` and
+    ``accuracy_score`` against ``y_val`` -- which holds the labels the loss
+    sees (0/1 for 'log_loss', hence the quirk described in the module notes).
+    """
+    from sklearn.metrics import accuracy_score
+    from sklearn.utils.extmath import safe_sparse_dot
+
+    scores = safe_sparse_dot(X_val, w.reshape(1, -1).T, dense_output=True)
+    scores = np.asarray(scores + np.atleast_1d(intercept)).reshape(-1)
+    pred = classes[(scores > 0).astype(np.intp)]
+    return float(accuracy_score(y_val, pred, sample_weight=sw_val))
+
+
 def _r2(X_val, y_val, sw_val, w, intercept):
     """Weighted R² of ``X_val @ w + intercept`` (scikit-learn's conventions)."""
     if X_val.shape[0] < 2:
@@ -308,8 +569,13 @@ def _r2(X_val, y_val, sw_val, w, intercept):
 
 
 def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_iter,
-              incremental, random_state, on_epoch_end=None):
-    """Run scikit-learn's per-sample SGD (``SGDRegressor``) for one call (issue #8).
+              incremental, random_state, on_epoch_end=None, classification=False,
+              weight_pos=1.0, weight_neg=1.0, validation_mask=None,
+              validation_score=None, seed=None):
+    """Run scikit-learn's per-sample SGD for one call (issue #8).
+
+    ``SGDRegressor``'s fit by default; with ``classification=True`` one binary
+    problem of ``SGDClassifier`` (its ``fit_binary``).
 
     Parameters
     ----------
@@ -319,11 +585,12 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         ``fit_intercept``, ``tol``, ``shuffle``, ``verbose``, ``epsilon``,
         ``learning_rate``, ``eta0``, ``power_t``, ``early_stopping``,
         ``validation_fraction``, ``n_iter_no_change``, ``average``. Other keys
-        are ignored.
+        (``class_weight``, ``n_jobs``, ...) are ignored.
     X : ndarray or scipy CSR matrix/array of shape (n_samples, n_features)
         Validated float64 or float32 data.
     y : ndarray of shape (n_samples,)
-        Targets (cast to X's dtype).
+        Targets (cast to X's dtype); with ``classification`` the binary labels
+        in {-1.0, +1.0} (+1 for the positive class).
     sample_weight : ndarray of shape (n_samples,) or None
         Sample weights (cast to X's dtype); None means ones.
     coef : ndarray of shape (n_features,)
@@ -360,6 +627,43 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         and ``intercept`` are copies of what would be exposed if training
         ended there; ``score`` is the epoch's validation R², None without
         early stopping). Returning True stops the training.
+    classification : bool, default=False
+        Run one binary problem of ``SGDClassifier`` instead of
+        ``SGDRegressor``: the losses are scikit-learn's classification table
+        ('hinge', 'perceptron' = hinge with threshold 0, 'log_loss',
+        'modified_huber', 'squared_hinge', and the four regression losses
+        applied to the +-1 targets with ``params["epsilon"]``); 'log_loss'
+        trains on the labels 0/1 as scikit-learn does; the random draws follow
+        ``fit_binary`` (see the module notes); the early-stopping split is a
+        stratified one (:func:`classifier_validation_mask`) and the validation
+        score the accuracy of the binary problem.
+    weight_pos, weight_neg : float, default=1.0
+        Class weights: every update of a sample with ``y > 0`` is multiplied
+        by ``weight_pos``, of the others by ``weight_neg`` (scikit-learn's
+        ``class_weight * sample_weight``, the product taken in X's
+        precision). ``SGDClassifier`` passes ``cw[1], cw[0]`` for a binary fit
+        and ``cw[i], 1.0`` for class ``i`` of a one-vs-rest fit, where ``cw``
+        is its ``_expanded_class_weight``.
+    validation_mask : ndarray of bool of shape (n_samples,) or None, default=None
+        A precomputed split (True on the validation rows), as
+        ``SGDClassifier._fit_multiclass`` computes once for all its binary
+        problems. When given, its rows are never trained on, it replaces the
+        split this function would draw (no random numbers are consumed for
+        it) and, with ``early_stopping``, the scores are computed on its rows.
+        None: the split is drawn here when ``params["early_stopping"]``.
+    validation_score : callable or None, default=None
+        ``validation_score(coef, intercept) -> float`` replacing the built-in
+        score (R² for regression, the binary problem's accuracy for
+        classification) with ``early_stopping``. It receives a copy of the
+        stored weight vector *without* its pending scale factor and without
+        averaging (what scikit-learn's callback receives) and the intercept
+        as a float. The validation rows are those of the split.
+    seed : int or None, default=None
+        The epoch-shuffle seed to use as is. None draws it from
+        ``random_state`` in scikit-learn's order (see the module notes); when
+        given no seed is drawn at all (neither the shuffle seed nor the unused
+        dataset seed), only the validation split still uses ``random_state``
+        when it is drawn here.
 
     Returns
     -------
@@ -372,8 +676,10 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
     ------
     ValueError
         scikit-learn's errors: an empty training set or validation rows that
-        all have zero weight with ``early_stopping``, and a floating-point
-        overflow during training.
+        all have zero weight with ``early_stopping`` (and, for classification,
+        the stratified splitter's own errors), and a floating-point overflow
+        during training. Also: with ``classification``, labels other than
+        -1/+1; a ``validation_mask`` of the wrong length.
 
     Notes
     -----
@@ -414,10 +720,24 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         sw = np.ones(n_samples, dtype=dtype)
     else:
         sw = np.ascontiguousarray(sample_weight, dtype=dtype).reshape(-1)
+    classification = bool(classification)
+    if classification and not np.all((y == 1.0) | (y == -1.0)):
+        raise ValueError(
+            "With classification=True, y must hold the binary labels -1.0 and "
+            f"+1.0; got {np.unique(y)[:10]!r}."
+        )
 
     # ---- hyperparameters ------------------------------------------------
-    loss = _make_loss(params["loss"], params["epsilon"])
+    loss = _make_loss(params["loss"], params["epsilon"], classification)
     loss_value, loss_grad = loss.value, loss.grad
+    is_hinge = isinstance(loss, _Hinge)
+    if classification and params["loss"] == "log_loss":
+        y = (y > 0).astype(dtype)  # scikit-learn's label encoding for it
+    # The factor of every update: class_weight * sample_weight, a product of
+    # two values of X's precision taken in that precision.
+    cw_pos, cw_neg = rnd(float(weight_pos)), rnd(float(weight_neg))
+    step_factor = [rnd((cw_pos if yi > 0.0 else cw_neg) * wi)
+                   for yi, wi in zip(y.tolist(), sw.tolist())]
     penalty = _PENALTIES.get(str(params["penalty"]).lower())
     if penalty is None:
         raise ValueError(
@@ -453,22 +773,57 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
     rescale_below = _RESCALE_BELOW[dtype]
 
     # ---- random draws, in scikit-learn's order --------------------------
-    if early_stopping:
-        val_mask = _validation_mask(
+    if validation_mask is not None:
+        val_mask = np.asarray(validation_mask, dtype=bool).reshape(-1)
+        if val_mask.shape[0] != n_samples:
+            raise ValueError(
+                f"validation_mask has {val_mask.shape[0]} entries, X has "
+                f"{n_samples} rows."
+            )
+
+    def draw_split():
+        if validation_mask is not None:
+            return val_mask
+        if not early_stopping:
+            return None
+        if classification:
+            return classifier_validation_mask(
+                y, sw, params["validation_fraction"], random_state
+            )
+        return _validation_mask(
             n_samples, params["validation_fraction"], random_state, sw
         )
-        X_val, y_val, sw_val = X[val_mask], y[val_mask], sw[val_mask]
+
+    if classification:
+        # fit_binary: the dataset's seed, then the split, then the shuffle seed.
+        rng = check_random_state(random_state) if seed is None else None
+        if rng is not None:
+            rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
+        val_mask = draw_split()
+        if rng is not None:
+            seed = int(rng.randint(0, _SEED_BOUND))
+    else:
+        # _fit_regressor: the split, then the shuffle seed, then the dataset's.
+        val_mask = draw_split()
+        if seed is None:
+            rng = check_random_state(random_state)
+            seed = int(rng.randint(0, _SEED_BOUND))
+            rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
+    seed = int(seed)
+    if val_mask is not None and not val_mask.any():
+        val_mask = None  # nothing held out (scikit-learn's all-False mask)
+    if val_mask is not None:
         skip = val_mask.tolist()
     else:
-        val_mask = None
         skip = None
-    rng = check_random_state(random_state)
-    seed = int(rng.randint(0, _SEED_BOUND))
-    rng.randint(1, _SEED_BOUND)  # the dataset's own seed: drawn, not used here
+    if early_stopping:
+        vm = val_mask if val_mask is not None else np.zeros(n_samples, dtype=bool)
+        X_val, y_val, sw_val = X[vm], y[vm], sw[vm]
+        classes = np.array([-1, 1], dtype=y.dtype)
     perm = _epoch_permutation(n_samples, seed) if shuffle else None
     order = np.arange(n_samples, dtype=np.intp)
     intercept_decay = _SPARSE_INTERCEPT_DECAY if sparse else 1.0
-    n_train = n_samples - (int(val_mask.sum()) if early_stopping else 0)
+    n_train = n_samples - (int(val_mask.sum()) if val_mask is not None else 0)
 
     # ---- state ----------------------------------------------------------
     averaging = average > 0
@@ -526,7 +881,6 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         optimal_init = 1.0 / (initial_eta0 * alpha)
 
     y_list = y.tolist()
-    sw_list = sw.tolist()
     no_improvement = 0
     best_objective = math.inf
     best_score = -math.inf
@@ -595,9 +949,12 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
                     elif dloss > _GRAD_CLIP:
                         dloss = _GRAD_CLIP
                     step = -eta * dloss
-                if pa and yi - p < 0:
-                    step = -step
-                step *= sw_list[i]
+                if pa:
+                    if is_hinge:
+                        step *= yi  # classification
+                    elif yi - p < 0:
+                        step = -step  # regression
+                step *= step_factor[i]
 
                 if decay_part:
                     c = rnd(max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)))
@@ -658,7 +1015,12 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
 
             objective = objective_sum / n_train
             if early_stopping:
-                score = _r2(X_val, y_val, sw_val, w, bias)
+                if validation_score is not None:
+                    score = float(validation_score(w.copy(), float(bias)))
+                elif classification:
+                    score = _accuracy(X_val, y_val, sw_val, w, bias, classes)
+                else:
+                    score = _r2(X_val, y_val, sw_val, w, bias)
                 scores.append(score)
             if verbose > 0:
                 report = (
@@ -747,4 +1109,5 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
         validation_scores=[float(s) for s in scores],
         best_validation_score=float(best_score) if early_stopping else None,
         converged=converged,
+        intercept_double=np.array([out_intercept], dtype=np.float64),
     )
