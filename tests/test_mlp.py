@@ -122,7 +122,7 @@ def _fitted_problem(activation, output, penalty, alpha):
                             random_state=0).fit(X, y)
     backend = resolve_backend(X)
     Y = np.asarray(est._label_binarizer.transform(y), dtype=np.float64)
-    return est, est._problem_for(backend), X, y, Y
+    return est, est._make_problem(X, Y, None, backend), X, y, Y
 
 
 def _objective(problem, params, X, Y, sw, alpha):
@@ -199,8 +199,8 @@ def test_dropout_gradient_matches_finite_differences_of_masked_network(output):
     est = MLPClassifierPlus(hidden_layer_sizes=HIDDEN, activation="tanh", dropout=0.5,
                             max_iter=1, random_state=0).fit(X, y)
     backend = resolve_backend(X)
-    problem = est._problem_for(backend)
     Y = np.asarray(est._label_binarizer.transform(y), dtype=np.float64)
+    problem = est._make_problem(X, Y, None, backend)
     noise = RowNoise(backend, device_row_keys(X, backend), 123, 0)
     params = [p.copy() for p in _params(est)]
 

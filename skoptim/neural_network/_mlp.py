@@ -1,72 +1,24 @@
-"""MLPClassifierPlus: scikit-learn's MLPClassifier on the shared engine."""
+"""MLPClassifierPlus: scikit-learn's MLPClassifier as a multilayer perceptron
+with a softmax (or logistic) head, on the shared engine."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import math
 import numbers
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.validation import column_or_1d
 
-from skoptim._backend import (
-    check_device,
-    is_sparse,
-    namespace_of,
-    resolve_backend,
-    to_numpy,
-)
-from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
-from skoptim._base import EngineEstimatorMixin, atomic, finite_or_none
-from skoptim.engine import Problem
-from skoptim._validation import (
-    check_class_weight,
-    check_same_namespace,
-    check_X,
-    check_X_y,
-)
-from skoptim.optim import (
-    Clock,
-    Momentum,
-    Optimizer,
-    Schedule,
-    resolve_optimizer,
-    resolve_schedule,
-)
-from skoptim.optim._optimizers import unknown_name_error
-from skoptim.optim._schedules import SCHEDULES
-
-_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
-_SCHEDULES = tuple(name for name in SCHEDULES if name != "optimal")
+from skoptim._backend import namespace_of, to_numpy
+from skoptim._base import atomic
+from skoptim.heads import ClassifierTaskMixin, SoftmaxHead
+from skoptim.neural_network._base import MLPMixin, check_stochastic
+from skoptim.optim import Optimizer, Schedule
 
 
-def _is_lbfgs(solver):
-    return isinstance(solver, str) and solver == "lbfgs"
-
-
-def _check_stochastic(self):
-    if _is_lbfgs(self.solver):
-        raise AttributeError(
-            "partial_fit is only available for stochastic optimizers; "
-            f"solver={self.solver!r} is not stochastic."
-        )
-    return True
-
-
-class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
+class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron classifier trained on skoptim's shared engine.
 
     A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`:
@@ -322,18 +274,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "device": [str],
     }
-    _lr_param = "learning_rate_init"
-    _weight_attributes = ("coefs_", "intercepts_")
 
-    @staticmethod
-    def _auto_batch_size(n_samples, problem, optimizer):
-        return 200
-
-    def _batch_size(self, n_samples, problem, optimizer):
-        if self.batch_size != "auto" and self.batch_size > n_samples:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
-                          "is going to be clipped")
-        return super()._batch_size(n_samples, problem, optimizer)
 
     def __init__(
         self,
@@ -404,58 +345,6 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     # -- parameter checks -------------------------------------------------
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
-        for s in sizes:
-            if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
-                raise TypeError(
-                    "hidden_layer_sizes must hold integers (the width of each hidden "
-                    f"layer), got {self.hidden_layer_sizes!r}."
-                )
-        if any(s <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}."
-            )
-        return [int(s) for s in sizes]
-
-    def _dropout_rates(self, n_hidden):
-        rates = self.dropout
-        if isinstance(rates, numbers.Real):
-            return (float(rates),) * n_hidden
-        if any(isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real)
-               for r in rates):
-            raise TypeError(
-                f"dropout must be a float or a tuple of floats; got {self.dropout!r}."
-            )
-        rates = tuple(float(r) for r in rates)
-        if len(rates) != n_hidden or any(not 0.0 <= r < 1.0 for r in rates):
-            raise ValueError(
-                f"dropout must be a float in [0, 1) or one such rate per hidden layer "
-                f"({n_hidden}); got {self.dropout!r}."
-            )
-        return rates
-
-    def _check_params(self):
-        # scikit-learn skips this in partial_fit once fitted; parameters set
-        # since then must be checked all the same.
-        self._validate_params()
-        check_device(self.device)
-        self._resolve_optimizer()
-        if isinstance(self.learning_rate, str) and self.learning_rate not in _SCHEDULES:
-            # 'optimal' needs a linear model's alpha and t0.
-            raise unknown_name_error(self.learning_rate, _SCHEDULES, "learning_rate")
-        resolve_schedule(self.learning_rate)
-        if _is_lbfgs(self.solver):
-            if self.penalty in ("l1", "elasticnet"):
-                raise ValueError(
-                    f"penalty={self.penalty!r} needs a stochastic solver (exact zeros "
-                    "come from proximal steps); solver='lbfgs' supports 'l2' or None."
-                )
-            if any(r > 0 for r in self._dropout_rates(len(self._hidden_sizes()))):
-                raise ValueError("dropout needs a stochastic solver, not 'lbfgs'.")
-
-    # -- public API -------------------------------------------------------
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
@@ -484,10 +373,9 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         self._check_params()
-        return self._fit_engine(X, y, sample_weight, incremental=False, X_val=X_val,
-                                y_val=y_val, sample_weight_val=sample_weight_val)
+        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
 
-    @available_if(_check_stochastic)
+    @available_if(check_stochastic)
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -515,16 +403,7 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
             Trained estimator.
         """
         self._check_params()
-        if classes is not None and len(classes) == 0:
-            raise ValueError("classes must not be empty: pass every class y can hold.")
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        if (classes is not None and hasattr(self, "classes_")
-                and not np.array_equal(self.classes_, unique_labels(classes))):
-            raise ValueError(
-                f"`classes={classes!r}` is not the same as on last call to partial_fit, "
-                f"was: {self.classes_!r}"
-            )
+        self._check_partial_fit_classes(classes)
         return self._fit_engine(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X):
@@ -540,24 +419,18 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        proba = self._forward_proba(X, "predict")
-        xp = namespace_of(proba)
+        z, head = self._forward(X, "predict")
+        xp = namespace_of(z)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return to_numpy(proba > 0.5).astype(int) if xp is np else xp.astype(
-                proba > 0.5, xp.int64)
+            return to_numpy(z > 0).astype(int) if xp is np else xp.astype(z > 0, xp.int64)
         if len(self.classes_) == 1:
-            idx = xp.zeros(proba.shape[0], dtype=xp.int64, device=proba.device) \
-                if xp is not np else np.zeros(proba.shape[0], dtype=np.intp)
-        elif proba.shape[1] == 1:
-            idx = xp.astype(proba[:, 0] > 0.5, xp.int64)
+            idx = xp.zeros(z.shape[0], dtype=xp.int64, device=z.device) \
+                if xp is not np else np.zeros(z.shape[0], dtype=np.intp)
+        elif z.shape[1] == 1:
+            idx = xp.astype(z[:, 0] > 0, xp.int64)
         else:
-            idx = xp.argmax(proba, axis=1)
-        classes = self.classes_
-        if xp is np:
-            return classes[idx]
-        if classes.dtype.kind in "biuf":
-            return xp.take(xp.asarray(classes, device=idx.device), idx, axis=0)
-        return classes[to_numpy(idx)]
+            idx = xp.argmax(z, axis=1)
+        return self._labels(idx)
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -575,10 +448,10 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self._proba(X, "predict_proba")
 
     def _proba(self, X, method):
-        check_is_fitted(self)
+        z, head = self._forward(X, method)
         binary = (len(self.classes_) == 2
                   and self._label_binarizer.y_type_ != "multilabel-indicator")
-        proba = self._forward_proba(X, method, both_classes=binary)
+        proba = head.proba(z, both_classes=binary)
         if len(self.classes_) == 1:
             # One class seen in fit: it has probability 1.
             return namespace_of(proba).ones_like(proba)
@@ -603,412 +476,31 @@ class MLPClassifierPlus(EngineEstimatorMixin, ClassifierMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return namespace_of(proba).log(proba)
 
-    # -- helpers ----------------------------------------------------------
-    def _forward_proba(self, X, method, both_classes=False):
-        check_is_fitted(self)
-        check_same_namespace(X, self.intercepts_[-1], self, method)
-        backend = resolve_backend(X, device="auto")
-        X = check_X(self, X, backend=backend)
-        params = []
-        for W, b in zip(self.coefs_, self.intercepts_):
-            params += [W, b]
-        dtype = self.coefs_[0].dtype
-        xp = resolve_backend(X, device="auto").xp
-        if not is_sparse(X) and X.dtype != dtype:
-            # The wider of the two: float64 X is not rounded to a float32 model.
-            if X.dtype == xp.float64:
-                dtype = X.dtype
-                params = [xp.astype(p, dtype) for p in params]
-            else:
-                X = xp.astype(X, dtype)
-        backend = resolve_backend(X, device="auto", dtype=dtype)
-        # The fitted architecture, whatever hidden_layer_sizes says now.
-        problem = _MLPProblem(activation=self.activation, out_activation=self.out_activation_,
-                              n_layers=len(self.coefs_),
-                              dropout=(0.0,) * (len(self.coefs_) - 1), backend=backend)
-        return problem.forward_proba(params, X, both_classes=both_classes)
 
-    def _problem_for(self, backend):
-        hidden = self._hidden_sizes()
-        return _MLPProblem(
-            activation=self.activation,
-            out_activation=self.out_activation_,
-            n_layers=len(hidden) + 1,
-            dropout=self._dropout_rates(len(hidden)),
-            backend=backend,
-        )
-
-    # -- what the engine trains -------------------------------------------
-    def _check_train_data(self, X, y, *, reset, backend, classes, incremental,
-                          validation=False):
-        X, y = check_X_y(self, X, y, reset=reset, backend=backend, multi_output=True,
-                         y_numeric=False)
-        y_host = to_numpy(y)
-        check_classification_targets(y_host)
-        if type_of_target(y_host) == "multiclass-multioutput":
-            raise ValueError(
-                "y is multiclass-multioutput (several columns of more than two "
-                "labels), which MLPClassifierPlus does not support; pass a 1-D y of "
-                "labels or a binary label-indicator matrix."
-            )
-        if y_host.ndim == 2 and y_host.shape[1] == 1:
-            y_host = column_or_1d(y_host, warn=True)
-        if validation:
-            self._check_validation_labels(y_host)
-            lb = self._label_binarizer
-        elif reset or not hasattr(self, "_label_binarizer"):
-            lb = LabelBinarizer()
-            if classes is not None and type_of_target(y_host) != "multilabel-indicator":
-                lb.fit(np.asarray(classes))
-                if not np.all(np.isin(np.unique(y_host), lb.classes_)):
-                    raise ValueError(
-                        "`y` has classes not in `classes`: "
-                        f"{np.setdiff1d(np.unique(y_host), lb.classes_)}."
-                    )
-            else:
-                lb.fit(y_host)
-            self._label_binarizer = lb
-            self.classes_ = lb.classes_
-        else:
-            lb = self._label_binarizer
-            if lb.y_type_ == "multilabel-indicator":
-                if y_host.ndim != 2 or y_host.shape[1] != len(lb.classes_):
-                    raise ValueError(
-                        f"y has {y_host.shape} labels; the model was fitted with "
-                        f"{len(lb.classes_)} outputs."
-                    )
-            elif self.warm_start and not incremental:
-                labels = unique_labels(y_host)
-                if set(labels) != set(lb.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {lb.classes_}, "
-                        f"`y` has {labels}"
-                    )
-            else:
-                unknown = np.setdiff1d(np.unique(y_host), lb.classes_)
-                if unknown.size:
-                    raise ValueError(
-                        "`y` has classes not in `self.classes_`. `self.classes_` has "
-                        f"{lb.classes_}. 'y' has {np.unique(y_host)}."
-                    )
-        Y = _one_hot(lb, y_host)
+    # -- the task -----------------------------------------------------------
+    def _encode_labels(self, Y, X, backend):
         if backend.is_numpy:
             # NumPy promotes booleans in ``P - Y``: a bool indicator matrix is
             # 8 times smaller than a float one (scikit-learn keeps bools too).
-            return X, Y
-        return X, backend.asarray(Y.astype(np.float64))
+            return Y
+        return backend.asarray(Y.astype(np.float64))
 
-    def _check_validation_labels(self, y_val):
-        """y_val must have the layout and the classes of this fit's y."""
-        lb = self._label_binarizer
-        multilabel = type_of_target(y_val) == "multilabel-indicator"
-        if multilabel != (lb.y_type_ == "multilabel-indicator"):
-            raise ValueError(
-                f"y_val is {type_of_target(y_val)!r} but y is {lb.y_type_!r}: pass "
-                "y_val in the layout of y."
-            )
-        if not multilabel:
-            unknown = np.setdiff1d(np.unique(y_val), lb.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y_val has classes not in y: {unknown}; the classes of y are "
-                    f"{lb.classes_}."
-                )
-
-    def _adjust_sample_weight(self, y, sample_weight, backend, *, incremental):
-        cw = check_class_weight(self.class_weight, incremental=incremental)
-        if cw is None:
+    def _adjust_sample_weight(self, Y, sample_weight, backend, *, incremental):
+        weights, idx = self._class_weights(Y, sample_weight, incremental=incremental)
+        if weights is None:
             return sample_weight
-        lb = self._label_binarizer
-        if lb.y_type_ == "multilabel-indicator":
-            raise ValueError("class_weight is not supported for multilabel targets.")
-        Y = np.asarray(to_numpy(y))
-        if len(lb.classes_) == 1:
-            idx = np.zeros(Y.shape[0], dtype=np.intp)
-        else:
-            idx = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
-        labels = lb.classes_[idx]
-        sw_host = None if sample_weight is None else np.asarray(to_numpy(sample_weight))
-        weights = compute_class_weight(cw, classes=lb.classes_, y=labels,
-                                       sample_weight=sw_host)
         per_sample = weights[idx]
-        if sw_host is not None:
+        if sample_weight is not None:
             # 'balanced' gives a class whose rows all weigh 0 an infinite
             # weight; those rows stay at 0.
+            sw_host = np.asarray(to_numpy(sample_weight))
             with np.errstate(invalid="ignore"):
                 per_sample = np.where(sw_host > 0, per_sample * sw_host, 0.0)
         return backend.asarray(per_sample)
 
-    def _callback_target(self, Y):
-        backend = resolve_backend(Y)
-        labels = self._label_binarizer.inverse_transform(np.asarray(to_numpy(Y)))
-        return labels if backend.is_numpy or labels.dtype.kind not in "biuf" else \
-            backend.move(labels)
+    def _out_activation(self, Y):
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        return "logistic" if multilabel or Y.shape[1] == 1 else "softmax"
 
-    @property
-    def _stratify_validation(self):
-        return self._label_binarizer.y_type_ != "multilabel-indicator"
-
-    def _make_problem(self, X, Y, sw, backend):
-        lb = self._label_binarizer
-        n_outputs = Y.shape[1]
-        if lb.y_type_ == "multilabel-indicator" or n_outputs == 1:
-            out = "logistic"
-        else:
-            out = "softmax"
-        if not hasattr(self, "out_activation_") or not self._continuing_shapes(n_outputs):
-            self.out_activation_ = out
-            self.n_outputs_ = n_outputs
-        hidden = self._hidden_sizes()
-        self.n_layers_ = len(hidden) + 2
-        return self._problem_for(backend)
-
-    def _continuing_shapes(self, n_outputs):
-        return hasattr(self, "coefs_") and self.coefs_[-1].shape[1] == n_outputs
-
-    def _init_params(self, problem, backend, rng, init):
-        sizes = [self.n_features_in_, *self._hidden_sizes(), self.n_outputs_]
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        params = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = math.sqrt(factor / (fan_in + fan_out))
-            params.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-            params.append(rng.uniform(-bound, bound, (fan_out,)))
-        return params
-
-    def _resolve_optimizer(self):
-        solver = self.solver
-        if _is_lbfgs(solver):
-            return None
-        if isinstance(solver, str) and solver == "sgd":
-            return resolve_optimizer(
-                Momentum(momentum=self.momentum, nesterov=self.nesterovs_momentum))
-        flat = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-        if isinstance(solver, str) and solver in ("momentum", "nesterov"):
-            flat = {"momentum": self.momentum}
-        return resolve_optimizer(solver, also_valid=("lbfgs",), **flat)
-
-    def _train_config_extra(self):
-        return {"extra_patience": 1, "samples_at_epoch_start": True}
-
-    def _resolve_schedule(self, problem):
-        return resolve_schedule(self.learning_rate, power_t=self.power_t)
-
-    def _exposed_params(self, problem, backend):
-        expected = [self.n_features_in_, *self._hidden_sizes(), self.n_outputs_]
-        shapes = [tuple(np.shape(c)) for c in self.coefs_]
-        if shapes != list(zip(expected[:-1], expected[1:])):
-            raise ValueError(
-                f"hidden_layer_sizes={self.hidden_layer_sizes!r} does not match the "
-                f"fitted layers {shapes}; partial_fit and warm starts keep the "
-                "architecture: refit with warm_start=False to change it."
-            )
-        return super()._exposed_params(problem, backend)
-
-    def _start_clock(self, continuing):
-        # scikit-learn's MLP counts t_ across warm starts.
-        seen = float(getattr(self, "t_", 0)) if continuing else 0.0
-        return Clock(n_samples_seen=seen)
-
-    def _commit(self, result, *, continuing, incremental):
-        keep = continuing and hasattr(self, "loss_curve_")
-        self.n_iter_ = result.n_iter  # this call's epochs, as in scikit-learn
-        self.t_ = int(round(result.state.clock.n_samples_seen))
-        self.loss_curve_ = (list(self.loss_curve_) if keep else []) + result.loss_curve
-        self.loss_ = self.loss_curve_[-1]
-        if incremental and getattr(self, "validation_scores_", None) is not None:
-            # partial_fit holds nothing out: the last fit's early-stopping
-            # record stays as it was.
-            return
-        if result.validation_scores:
-            # One score per epoch, like loss_curve_: a warm start extends it.
-            previous = self.validation_scores_ if keep and self.validation_scores_ else []
-            self.validation_scores_ = previous + result.validation_scores
-            self.best_validation_score_ = finite_or_none(result.best_validation_score)
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_)
-
-    def _report_epoch(self, report):
-        # scikit-learn's lines; more detail at verbose >= 2.
-        print(f"Iteration {report.iteration}, loss = {report.loss:.8f}")
-        if report.score is not None:
-            print(f"Validation score: {report.score:f}")
-        if report.verbose >= 2:
-            print(f"lr = {report.lr:.3g}, time = {report.elapsed:.2f}s")
-
-
-class _MLPProblem(Problem):
-    """A fully connected network with a logistic or softmax output."""
-
-    penalty_per_sample = True
-
-    def __init__(self, *, activation, out_activation, n_layers, dropout, backend):
-        self.activation = activation
-        self.out_activation = out_activation
-        self.n_layers = n_layers
-        self.dropout = dropout
-        self.backend = backend
-        self.penalized = tuple(range(0, 2 * n_layers, 2))
-        self.uses_noise = any(r > 0 for r in dropout)
-
-    # forward ---------------------------------------------------------------
-    def _hidden(self, z):
-        """Apply the hidden activation in place where the namespace allows."""
-        xp, act = self.backend.xp, self.activation
-        if act == "relu":
-            if self.backend.is_numpy:
-                return np.maximum(z, 0, out=z)
-            return xp.clip(z, min=0.0)
-        if act == "tanh":
-            return xp.tanh(z)
-        if act == "logistic":
-            return _sigmoid(z, xp)
-        return z
-
-    def _hidden_derivative(self, delta, a):
-        """``delta * f'(z)`` written with the activation ``a = f(z)``."""
-        xp, act = self.backend.xp, self.activation
-        if act == "relu":
-            if self.backend.is_numpy:
-                delta[a <= 0] = 0
-                return delta
-            return xp.where(a > 0, delta, xp.zeros_like(delta))
-        if act == "tanh":
-            return delta * (1.0 - a * a)
-        if act == "logistic":
-            return delta * (a * (1.0 - a))
-        return delta
-
-    def _forward(self, params, X, noise=None):
-        """Activations (after dropout), pre-dropout activations, dropout masks
-        and logits."""
-        acts, pre, masks = [X], [], []
-        a = X
-        for layer in range(self.n_layers):
-            W, b = params[2 * layer], params[2 * layer + 1]
-            z = matmul(a, W)
-            z += b
-            if layer == self.n_layers - 1:
-                return acts, pre, masks, z
-            a = self._hidden(z)
-            pre.append(a)
-            rate = self.dropout[layer]
-            mask = None
-            if noise is not None and rate > 0:
-                mask = noise.keep_mask(a.shape[1], 1.0 - rate, stream=layer)
-                a = a * mask
-            masks.append(mask)
-            acts.append(a)
-        raise AssertionError("unreachable")
-
-    def _output(self, z):
-        """Probabilities and log-probabilities of the output layer."""
-        xp = self.backend.xp
-        if self.out_activation == "softmax":
-            z = z - xp.max(z, axis=1, keepdims=True)
-            ez = xp.exp(z)
-            s = xp.sum(ez, axis=1, keepdims=True)
-            return ez / s, z - xp.log(s)
-        return _sigmoid(z, xp), None
-
-    def forward_proba(self, params, X, both_classes=False):
-        """Output probabilities; logistic ones are kept inside (0, 1).
-        ``both_classes`` gives a binary problem's two columns, each computed
-        from the logit (``1 - p`` would lose the small ones to rounding)."""
-        xp = self.backend.xp
-        z = self._forward(params, X)[-1]
-        if both_classes:
-            z = xp.concat([-z, z], axis=1)
-        P = self._output(z)[0]
-        if self.out_activation == "softmax":
-            # Never exactly 0, so that predict_log_proba = log(predict_proba)
-            # stays finite.
-            tiny = float(np.finfo(np.float32 if P.dtype == self.backend.xp.float32
-                                  else np.float64).tiny)
-            P = self.backend.xp.clip(P, min=tiny)
-        if self.out_activation == "logistic":
-            eps = float(np.finfo(np.float32 if P.dtype == self.backend.xp.float32
-                                 else np.float64).eps)
-            P = self.backend.xp.clip(P, eps, 1.0 - eps)
-        return P
-
-    # loss and gradient -------------------------------------------------------
-    def loss_grad(self, params, X, Y, sample_weight, *, noise=None, out=None):
-        xp = self.backend.xp
-        acts, pre, masks, z = self._forward(params, X, noise)
-        P, logp = self._output(z)
-        if logp is not None:
-            per_sample = -xp.sum(Y * logp, axis=1)
-        else:
-            # log(1 + e^z) - y z, written to avoid overflow.
-            softplus = xp.clip(z, min=0.0) + xp.log(1.0 + xp.exp(-xp.abs(z)))
-            per_sample = xp.sum(softplus - Y * z, axis=1)
-        delta = P - Y
-        if sample_weight is None:
-            weight = X.shape[0]
-            loss_sum = xp.sum(per_sample)
-        else:
-            weight = xp.sum(sample_weight)
-            loss_sum = xp.sum(per_sample * sample_weight)
-            delta = delta * xp.reshape(sample_weight, (-1, 1))
-        delta = delta / weight
-        grads = [None] * (2 * self.n_layers)
-        out = out or grads
-        for layer in range(self.n_layers - 1, -1, -1):
-            a_in = acts[layer]
-            grads[2 * layer] = matmul_T(a_in, delta, xp, out=out[2 * layer])
-            grads[2 * layer + 1] = sum_rows(delta, xp, out=out[2 * layer + 1])
-            if layer == 0:
-                break
-            delta = delta @ transpose(params[2 * layer], xp)
-            if masks[layer - 1] is not None:
-                delta = delta * masks[layer - 1]
-            delta = self._hidden_derivative(delta, pre[layer - 1])
-        return loss_sum, grads
-
-    def score(self, params, X, Y, sample_weight):
-        xp = self.backend.xp
-        P = self.forward_proba(params, X)
-        if self.out_activation == "softmax":
-            correct = xp.astype(xp.argmax(P, axis=1) == xp.argmax(Y, axis=1), P.dtype)
-        else:
-            correct = xp.astype(xp.all((P > 0.5) == (Y > 0.5), axis=1), P.dtype)
-        if sample_weight is None:
-            return float(xp.mean(correct))
-        return float(xp.sum(correct * sample_weight) / xp.sum(sample_weight))
-
-    def fitted_attributes(self, params):
-        return {"coefs_": list(params[0::2]), "intercepts_": list(params[1::2])}
-
-    def params_from_attributes(self, attributes):
-        coefs, intercepts = attributes["coefs_"], attributes["intercepts_"]
-        if len(coefs) != self.n_layers or len(intercepts) != self.n_layers:
-            raise ValueError(
-                f"coefs_ and intercepts_ hold {len(coefs)} and {len(intercepts)} layers, "
-                f"but hidden_layer_sizes asks for {self.n_layers}; refit without "
-                "warm_start (or partial_fit) to change the architecture."
-            )
-        return [p for pair in zip(coefs, intercepts) for p in pair]
-
-
-def _sigmoid(z, xp):
-    """The logistic function without overflow (``exp`` of ``-|z|`` only) and
-    with full relative precision for small outputs."""
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _one_hot(lb, y):
-    """The label indicator matrix of ``y`` as booleans, without int64 copies."""
-    if lb.y_type_ == "multilabel-indicator":
-        return np.asarray(y.toarray() if sp.issparse(y) else y) > 0
-    classes = lb.classes_
-    if len(classes) == 2:
-        return (y == classes[1]).reshape(-1, 1)
-    Y = np.zeros((y.shape[0], len(classes)), dtype=bool)
-    Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = True
-    return Y
+    def _make_head(self, backend):
+        return SoftmaxHead(self.out_activation_, xp=backend.xp)

@@ -1,0 +1,316 @@
+"""The linear model ``z = X @ W + b``: parameters, passes, and the step-size
+rules of scikit-learn's SGD (per-sample rates, passive-aggressive steps)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from skoptim._backend import is_sparse, resolve_backend, to_numpy
+from skoptim._kernels import matmul, matmul_T, sum_rows
+from skoptim.engine import StepRule
+from skoptim.models._problem import ModelProblem
+
+
+class LinearModel:
+    """``z = X @ W + b`` with inverted dropout on the inputs.
+
+    The parameters are ``[W]`` or ``[W, b]`` with ``W`` of shape
+    ``(n_features, n_outputs)``; only ``W`` is penalized. The fitted
+    attributes are scikit-learn's ``coef_`` (``(n_outputs, n_features)``, or
+    ``(n_features,)`` with ``coef_1d``) and ``intercept_`` (``(n_outputs,)``).
+    """
+
+    penalized = (0,)
+    penalty_per_sample = False
+    weight_attributes = ("coef_", "intercept_")
+
+    def __init__(self, *, n_features, n_outputs, fit_intercept, dropout, backend,
+                 coef_1d=False):
+        self.n_features, self.n_outputs = n_features, n_outputs
+        self.fit_intercept, self.dropout = fit_intercept, dropout
+        self.backend, self.coef_1d = backend, coef_1d
+        self.uses_noise = dropout > 0
+        self.curvature = self.curvature_max = None  # set by measure_curvature
+        self.noise_scale, self.row_bytes = 0.0, 8.0
+
+    def init_params(self, rng=None, init=None):
+        """Zeros, or ``init = (coef_init, intercept_init)`` (either may be None)."""
+        backend, xp = self.backend, self.backend.xp
+        d, k = self.n_features, self.n_outputs
+        W = xp.zeros((d, k), dtype=backend.dtype, device=backend.device)
+        b = xp.zeros((k,), dtype=backend.dtype, device=backend.device)
+        if init is not None:
+            coef_init, intercept_init = init
+            for name, value in (("coef_init", coef_init), ("intercept_init", intercept_init)):
+                if value is not None and not np.all(np.isfinite(
+                        np.asarray(to_numpy(value), dtype=np.float64))):
+                    raise ValueError(f"{name} contains NaN or infinity.")
+            if coef_init is not None:
+                c = np.asarray(to_numpy(coef_init), dtype=np.float64)
+                c = c.reshape(1, -1) if c.ndim == 1 else c
+                if c.shape != (k, d):
+                    raise ValueError(
+                        f"coef_init has shape {np.shape(coef_init)}; expected "
+                        f"({d},) or ({k}, {d})."
+                    )
+                W = backend.asarray(c.T.copy())
+            if intercept_init is not None:
+                i = np.asarray(to_numpy(intercept_init), dtype=np.float64).reshape(-1)
+                if i.shape[0] not in (1, k):
+                    raise ValueError(
+                        f"intercept_init has shape {np.shape(intercept_init)}; expected "
+                        f"(1,) or ({k},)."
+                    )
+                b = backend.asarray(np.broadcast_to(i, (k,)).copy())
+        return [W, b] if self.fit_intercept else [W]
+
+    def decision(self, params, X):
+        """The raw output ``X @ W + b``."""
+        out = matmul(X, params[0])
+        if self.fit_intercept:
+            out = out + params[1]
+        return out
+
+    def forward(self, params, X, *, noise=None):
+        """``(z, cache)``: the raw output on the (dropped-out) inputs, which
+        the backward pass needs."""
+        if self.dropout > 0 and noise is not None:
+            mask = noise.keep_mask(X.shape[1], 1.0 - self.dropout)
+            X = X.multiply(mask).tocsr() if is_sparse(X) else X * mask
+        return self.decision(params, X), X
+
+    def backward(self, params, X, dz, *, out=None):
+        """The gradients ``[X.T @ dz, sum(dz)]`` (into ``out`` where possible)."""
+        xp = self.backend.xp
+        out = out or [None, None]
+        grads = [matmul_T(X, dz, xp, out=out[0])]
+        if self.fit_intercept:
+            grads.append(sum_rows(dz, xp, out=out[1]))
+        return grads
+
+    def fitted_attributes(self, params):
+        backend, xp = self.backend, self.backend.xp
+        W = params[0]
+        coef = W.T.copy() if backend.is_numpy else xp.permute_dims(W, (1, 0))
+        if self.fit_intercept:
+            intercept = params[1]
+        elif backend.is_numpy:
+            intercept = np.zeros(self.n_outputs, dtype=W.dtype)
+        else:
+            intercept = xp.zeros((self.n_outputs,), dtype=W.dtype, device=W.device)
+        if self.coef_1d:
+            coef = coef.ravel() if backend.is_numpy else xp.reshape(coef, (-1,))
+        return {"coef_": coef, "intercept_": intercept}
+
+    def params_from_attributes(self, attributes):
+        """The parameters that ``coef_`` and ``intercept_`` stand for."""
+        backend, xp = self.backend, self.backend.xp
+        coef, intercept = attributes["coef_"], attributes["intercept_"]
+        if sp.issparse(coef):
+            coef = coef.toarray()
+        coef = backend.asarray(coef)
+        coef = xp.reshape(coef, (1, -1)) if coef.ndim == 1 else coef
+        W = coef.T.copy() if backend.is_numpy else xp.permute_dims(coef, (1, 0))
+        if not self.fit_intercept:
+            return [W]
+        b = xp.reshape(backend.asarray(intercept), (-1,))
+        if b.shape[0] != W.shape[1]:
+            b = xp.broadcast_to(b, (W.shape[1],))
+        return [W, b]
+
+    def measure_curvature(self, X, sw, *, loss_curvature, l2):
+        """Bound the curvature of the mean loss (for :class:`PerSampleRate`)
+        and the gradient-noise scale and row size (for the batch size)."""
+        # The L2 part of the penalty enters the gradient, so its strength adds
+        # to the curvature that bounds stable steps.
+        scale = max(loss_curvature, 1.0) / (1.0 - self.dropout)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow raises below
+            top, row_max, trace = _curvatures(X, sw, self.fit_intercept, self.backend)
+        self.curvature = scale * top + l2
+        self.curvature_max = scale * row_max + l2
+        self.noise_scale = trace / top
+        xp = self.backend.xp
+        self.row_bytes = (X.nnz * 12 / max(X.shape[0], 1) if is_sparse(X)
+                          else X.shape[1] * (4 if self.backend.dtype == xp.float32 else 8))
+
+    def step_rule(self, optimizer, *, n, grouped):
+        if self.curvature is None:
+            return StepRule()
+        return PerSampleRate(optimizer, curvature=self.curvature,
+                             curvature_max=self.curvature_max, n=n, grouped=grouped)
+
+
+class LinearProblem(ModelProblem):
+    """A linear model with a head, the curvature-capped per-sample rates and,
+    for ``learning_rate='pa1'``/``'pa2'``, passive-aggressive steps."""
+
+    def __init__(self, model, head, *, pa=None, pa_C=1.0):
+        super().__init__(model, head)
+        self.pa, self.pa_C = pa, pa_C
+
+    def loss_grad(self, params, X, y, sample_weight, *, noise=None, out=None):
+        if self.pa is None:
+            return super().loss_grad(params, X, y, sample_weight, noise=noise, out=out)
+        xp = self.xp
+        z, X = self.model.forward(params, X, noise=noise)
+        value, dz = self.head.loss(z, y)
+        step = self._pa_step(X, value)
+        # The per-sample steps are summed (scikit-learn's sequential updates
+        # taken at once), but like the linear scaling rule their total rate is
+        # capped at 1 / curvature: uncapped, a batch overshoots and diverges.
+        # The engine's rate is eta0 (= C), hence the division.
+        weights = self.head.element_weights(y)
+        if sample_weight is not None:
+            sw = xp.reshape(sample_weight, (-1, 1))
+            weights = sw if weights is None else weights * sw
+        if weights is not None:
+            step = step * weights
+        loss_sum = xp.sum(value if weights is None else value * weights)
+        total = xp.sum(step, axis=0)
+        scale = self.pa_C * xp.maximum(self.model.curvature * total, xp.ones_like(total))
+        return loss_sum, self.model.backward(params, X, dz * step / scale, out=out)
+
+    def step_rule(self, optimizer, *, n, grouped):
+        if self.pa is not None:
+            return StepRule()  # passive-aggressive steps carry their own size
+        return super().step_rule(optimizer, n=n, grouped=grouped)
+
+    def _pa_step(self, X, value):
+        """Per-sample passive-aggressive step sizes (Crammer et al. 2006)."""
+        xp = self.xp
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1, 1)
+        elif is_sparse(X):  # pragma: no cover - GPU only
+            sq = xp.reshape(xp.asarray(X.multiply(X).sum(axis=1)), (-1, 1))
+        else:
+            sq = xp.reshape(xp.sum(X * X, axis=1), (-1, 1))
+        C = self.pa_C
+        if self.pa == "pa1":
+            safe = xp.where(sq > 0, sq, xp.ones_like(sq))
+            step = xp.where(sq > 0, value / safe, xp.zeros_like(value))
+            return xp.minimum(step, xp.full_like(step, C))
+        return value / (sq + 0.5 / C)
+
+
+class PerSampleRate(StepRule):
+    """scikit-learn's per-sample learning rate, taken a mini-batch at a time.
+
+    For optimizers that are not scale invariant a batch of weight ``W`` and
+    ``b`` rows takes the step ``min(lr * W, d / L_b)`` on the mean gradient:
+    the sum of the ``W`` per-sample steps that scikit-learn would take (the
+    linear scaling rule), or the curvature limit of a ``b``-row batch
+    (:meth:`cap`) times the schedule's decay ``d = lr / lr_0``. Schedules then
+    count weight updates (batches), as scikit-learn's ``t_`` counts updates
+    (one per sample there), except on small data cut by weight, where the
+    summed per-sample steps count samples as scikit-learn does.
+    """
+
+    def __init__(self, optimizer, *, curvature, curvature_max, n, grouped):
+        self.optimizer, self.n = optimizer, n
+        self.curvature, self.curvature_max = curvature, curvature_max or curvature
+        self.linear_scaling = not optimizer.scale_invariant
+        self.counts_updates = not (grouped and self.linear_scaling)
+        self.caps = {}
+
+    def cap(self, b):
+        """The stable step of a batch of size ``b`` (rows, or weight) out of
+        ``n``: between the full-data and the one-sample curvature bounds
+        (expected smoothness, Gower et al. 2019)."""
+        if b not in self.caps:
+            n, L, L_max = self.n, self.curvature, self.curvature_max
+            size = min(max(b, 1.0), n)
+            L_b = L if size >= n else (
+                (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
+            self.caps[b] = 1.0 / (L_b * self.optimizer.step_gain())
+        return self.caps[b]
+
+    def size(self, lr, base_lr, *, rows, weight):
+        if not self.linear_scaling:
+            return lr
+        decay = min(1.0, lr / base_lr)
+        return min(lr * weight, self.cap(rows) * decay)
+
+
+
+def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
+    """Curvature bounds of the mean squared loss on ``[X, 1]``.
+
+    Returns ``(L, L_max, trace)``: the largest eigenvalue of the weighted
+    second moment (power iteration from a deterministic start on a
+    subsample of about 4 MiB, at most 10,000 rows: 16 contiguous blocks,
+    views, for dense NumPy input, else evenly strided rows),
+    the largest squared row norm (all rows), which bounds a single sample's
+    curvature, and the trace (weighted mean squared row norm, on the
+    subsample).
+    """
+    if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
+        # CuPy sparse: estimate on the host (one copy of the values, once).
+        X, sw = X.get(), None if sw is None else to_numpy(sw)
+        backend = resolve_backend(X)
+    n, d = X.shape
+    icpt = 1.0 if fit_intercept else 0.0
+    chunk = 16384  # rows per pass: a few MiB of temporaries at most
+    if sp.issparse(X):
+        # Row norms from the stored values, a chunk of rows at a time: no
+        # copy of the matrix.
+        row_max = 0.0
+        for start in range(0, n, chunk):
+            ptr = X.indptr[start:min(start + chunk, n) + 1]
+            values = X.data[ptr[0]:ptr[-1]].astype(np.float64, copy=False)
+            csum = np.concatenate(([0.0], np.cumsum(np.square(values))))
+            row_max = max(row_max, float(np.max(csum[ptr[1:] - ptr[0]]
+                                                - csum[ptr[:-1] - ptr[0]])))
+    elif backend.is_numpy:
+        # In float64: float32 data of magnitude 1e20 has squares beyond float32.
+        row_max = float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk],
+                                      dtype=np.float64).max()
+                            for s in range(0, n, chunk)))
+    else:
+        xp = backend.xp
+        X64 = xp.astype(X, xp.float64) if X.dtype != xp.float64 else X
+        row_max = float(xp.max(xp.sum(X64 * X64, axis=1)))
+    row_max += icpt
+    row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
+    m = int(min(n, 10_000, max(256, (4 << 20) // max(row_bytes, 1))))
+    # 16 contiguous blocks spread over the data, the same rows for every
+    # storage: views for dense NumPy, which BLAS reads without the copy that a
+    # strided subsample would need.
+    size = n if n <= m else max(1, m // 16)  # small data: all of it
+    starts = np.unique(np.linspace(0, n - size, num=min(16, max(1, n // size)), dtype=int))
+    blocks = []
+    for o in starts:
+        Xb = X[o:o + size] if sp.issparse(X) or backend.is_numpy else to_numpy(
+            X[int(o):int(o) + size, ...])
+        wb = None if sw is None else to_numpy(sw[int(o):int(o) + size])
+        blocks.append((Xb, wb))
+    blocks = [(Xb.astype(np.float64, copy=False),
+               np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64))
+              for Xb, wb in blocks]
+    total = sum(float(wb.sum()) for _, wb in blocks)
+    blocks = [(Xb, wb / total) for Xb, wb in blocks]
+    trace = icpt + sum(
+        float(wb @ (np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb)
+                    else np.einsum("ij,ij->i", Xb, Xb))) for Xb, wb in blocks)
+    if not (math.isfinite(row_max) and math.isfinite(trace)):
+        raise ValueError(
+            "Floating-point overflow in the squared norms of the rows of X: its values "
+            "are too large for SGD. Scaling input data with StandardScaler or "
+            "MinMaxScaler might help."
+        )
+    v = np.ones(d) / math.sqrt(d + 1)
+    c = icpt / math.sqrt(d + 1)
+    lam = 0.0
+    for _ in range(n_iter):
+        v_new, c_new = np.zeros(d), 0.0
+        for Xb, wb in blocks:
+            u = wb * (np.asarray(Xb @ v).ravel() + c)
+            v_new += np.asarray(Xb.T @ u).ravel()
+            c_new += u.sum() if fit_intercept else 0.0
+        lam = math.sqrt(float(v_new @ v_new) + c_new * c_new)
+        if lam == 0.0:
+            return 1.0, max(row_max, 1.0), max(trace, 1.0)
+        v, c = v_new / lam, c_new / lam
+    return lam, max(row_max, lam), max(trace, lam)
