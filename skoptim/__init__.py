@@ -11,10 +11,18 @@ imports CuPy or PyTorch.
 from skoptim import optim
 from skoptim._backend import move_to
 from skoptim.engine import DivergenceError
-from skoptim.linear_model import SGDRegressorPlus
-from skoptim.neural_network import MLPClassifierPlus
+from skoptim.linear_model import SGDClassifierPlus, SGDRegressorPlus
+from skoptim.neural_network import MLPClassifierPlus, MLPRegressorPlus
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DivergenceError", "MLPClassifierPlus", "SGDRegressorPlus", "move_to", "optim",
-           "__version__"]
+__all__ = [
+    "DivergenceError",
+    "MLPClassifierPlus",
+    "MLPRegressorPlus",
+    "SGDClassifierPlus",
+    "SGDRegressorPlus",
+    "__version__",
+    "move_to",
+    "optim",
+]

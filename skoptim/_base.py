@@ -55,12 +55,30 @@ def atomic(method):
 class EngineEstimatorMixin(CallbackSupportMixin):
     """Runs the shared engine for an estimator that supplies its model.
 
-    Subclasses implement ``_check_train_data``, ``_make_problem``,
-    ``_init_params``, ``_resolve_optimizer`` (None means full-batch L-BFGS),
-    ``_resolve_schedule``, ``_train_config_extra`` and ``_commit``.
+    The hooks a fit calls, in the order of its stages (the linear and MLP
+    mixins implement the model's, the classifier and regressor mixins of
+    :mod:`skoptim.heads` the task's; the engine's own hooks are those of
+    :class:`skoptim.engine.Problem`):
+
+    prepare
+        ``_check_train_data`` (validated arrays, encoded targets, labels),
+        ``_adjust_sample_weight`` (class weights), ``_callback_target``,
+        ``_stratify_validation`` and ``_min_validation_rows`` (the split).
+    plan
+        ``_resolve_optimizer`` (None: full-batch L-BFGS), ``_make_problem``,
+        ``_resolve_schedule``, ``_init_params`` or ``_exposed_params`` (the
+        start), ``_start_clock``, ``_batching``/``_auto_batch_size``,
+        ``_train_config_extra``, ``_lr_param``, ``_max_iter_message`` and
+        ``_report_epoch`` (verbose lines).
+    commit
+        ``_commit`` (the counterpart's fitted attributes beyond the weights,
+        which this mixin writes), and ``_weight_attributes`` (the names of
+        the weights, to continue from).
     """
 
     _lr_param = "learning_rate_init"
+    _max_iter_message = TrainConfig.max_iter_message
+    _min_validation_rows = 1  # distinct rows an early-stopping split holds out
 
     def _fit_engine(self, X, y, sample_weight=None, *, incremental, X_val=None,
                     y_val=None, sample_weight_val=None, init=None, classes=None):
@@ -74,20 +92,45 @@ class EngineEstimatorMixin(CallbackSupportMixin):
           only; a warm-start ``fit`` is a new fit from the exposed weights.
         """
         backend = resolve_backend(X, device=self.device)
+        continuing = init is None and self._is_fitted() and (incremental or self.warm_start)
+        optimizer = self._resolve_optimizer()
+        data, validation = self._prepare(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, backend=backend,
+            continuing=continuing, incremental=incremental, classes=classes,
+            lbfgs=optimizer is None)
+        problem, config, state, carried = self._plan(
+            data, backend=backend, optimizer=optimizer, init=init, continuing=continuing,
+            incremental=incremental)
+        result, callbacks = self._train(problem, data, validation, config, state,
+                                        backend=backend, sample_weight=sample_weight,
+                                        copy_state=carried is not None)
         # Fitted attributes live in the namespace of the X given to fit, even
         # when training ran elsewhere (device='cuda' with NumPy input).
         output = backend if self.device == "auto" else resolve_backend(X, device="auto")
-        continuing = init is None and self._is_fitted() and (incremental or self.warm_start)
+        return self._commit_fit(result, problem, config, callbacks, backend=backend,
+                                output=output, continuing=continuing,
+                                incremental=incremental)
+
+    def _prepare(self, X, y, sample_weight, X_val, y_val, sample_weight_val, *, backend,
+                 continuing, incremental, classes, lbfgs):
+        """``((X, y, sw, sw_host), validation)``: validated training arrays,
+        encoded targets and weights (rows of weight 0 left out, the validation
+        rows held out), and the early-stopping set (or None)."""
         X, y = self._check_train_data(X, y, reset=not continuing, backend=backend,
                                       classes=classes, incremental=incremental)
         sw = check_sample_weight(sample_weight, X, backend.dtype)
         sw = self._adjust_sample_weight(y, sw, backend, incremental=incremental)
         X, y, sw = _drop_zero_weight(X, y, sw)
-        optimizer = self._resolve_optimizer()
         validation, (X, y, sw) = self._validation_data(
             X, y, sw, X_val, y_val, sample_weight_val, backend=backend,
-            incremental=incremental, lbfgs=optimizer is None)
+            incremental=incremental, lbfgs=lbfgs)
+        sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
+        return (X, y, sw, sw_host), validation
 
+    def _plan(self, data, *, backend, optimizer, init, continuing, incremental):
+        """``(problem, config, state, carried)``: what is trained, how, from
+        where, and the training state carried over (or None)."""
+        X, y, sw, sw_host = data
         problem = self._make_problem(X, y, sw, backend)
         schedule = self._resolve_schedule(problem)
         carried = getattr(self, "_training_state", None) if incremental and continuing \
@@ -95,7 +138,6 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         state = self._plan_state(problem, backend, optimizer, schedule, init=init,
                                  continuing=continuing, carried=carried)
         max_iter = 1 if incremental else self.max_iter
-        sw_host = None if sw is None else np.asarray(to_numpy(sw), dtype=np.float64)
         total_weight = float(X.shape[0] if sw_host is None else sw_host.sum())
         if not math.isfinite(total_weight * max_iter):
             raise ValueError(
@@ -119,15 +161,21 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             verbose=self.verbose,
             report=self._report_epoch,
             alpha=float(self.alpha),
+            max_iter_message=self._max_iter_message,
             **self._train_config_extra(),
         )
+        return problem, config, state, carried
+
+    def _train(self, problem, data, validation, config, state, *, backend, sample_weight,
+               copy_state):
+        """Run the engine inside the fit's callback task; ``(result, callbacks)``."""
+        X, y, sw, _ = data
+        lbfgs = config.optimizer is None
+        ctx = self._init_callback_context(max_subtasks=config.max_iter + lbfgs)
         metadata = {"sample_weight": sample_weight} if sample_weight is not None else None
-        lbfgs = optimizer is None
-        ctx = self._init_callback_context(max_subtasks=max_iter + lbfgs)
-        y_cb = self._callback_target(y)
-        ctx.call_on_fit_task_begin(estimator=self, X=X, y=y_cb, metadata=metadata)
-        callbacks = Callbacks(ctx, self, X, y_cb, sw)
-        data = (X, y, sw, sw_host)
+        callbacks = Callbacks(ctx, self, X, self._callback_target(y), sw,
+                              fit_metadata=metadata)
+        ctx.call_on_fit_task_begin(estimator=self, X=X, y=callbacks.y, metadata=metadata)
         if lbfgs:
             result = train_lbfgs(problem, data, config=config, state=state,
                                  backend=backend, max_fun=self.max_fun,
@@ -135,7 +183,13 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         else:
             result = train(problem, data, validation=validation, config=config,
                            state=state, backend=backend, callbacks=callbacks,
-                           copy_state=carried is not None)
+                           copy_state=copy_state)
+        return result, callbacks
+
+    def _commit_fit(self, result, problem, config, callbacks, *, backend, output,
+                    continuing, incremental):
+        """End the fit's callback task and write the estimator's attributes:
+        the only place where a fit changes the estimator."""
         attributes = problem.fitted_attributes(result.params)
         training_state = result.state
         if output != backend:
@@ -144,11 +198,11 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             # pickles without CuPy arrays).
             attributes = move_tree(attributes, output)
             training_state = move_tree(training_state, output)
-        ctx.call_on_fit_task_end(estimator=self, X=X, y=y_cb, metadata=metadata,
-                                 reconstruction_attributes=attributes)
-        # Commit: the only place where a fit changes the estimator.
-        self.solver_ = optimizer
-        self.learning_rate_ = schedule
+        callbacks.ctx.call_on_fit_task_end(
+            estimator=self, X=callbacks.X, y=callbacks.y, metadata=callbacks.fit_metadata,
+            reconstruction_attributes=attributes)
+        self.solver_ = config.optimizer
+        self.learning_rate_ = config.schedule
         self.batch_size_ = config.batch_size
         self._training_state = training_state
         self.__dict__.pop("_exact_standard", None)  # the exact mode's, now stale
@@ -195,7 +249,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
         tr, va = validation_split(
             X, y, sw, fraction=self.validation_fraction,
             stratify=self._stratify_validation, random_state=self._split_seed(),
-            xp=backend.xp,
+            xp=backend.xp, min_val=self._min_validation_rows,
         )
         if not backend.is_numpy:
             tr = backend.xp.asarray(tr, device=backend.device)

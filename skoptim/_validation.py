@@ -123,8 +123,9 @@ def _check_device_y(y, n_samples, *, y_numeric):  # pragma: no cover - GPU only
     return y
 
 
-def check_sample_weight(sample_weight, X, dtype, *, xp=None):
-    """Validated, finite, non-negative sample weights (or None for all ones)."""
+def check_sample_weight(sample_weight, X, dtype, *, xp=None, allow_all_zero=False):
+    """Validated, finite, non-negative sample weights (or None for all ones);
+    ``allow_all_zero`` leaves a vector of zeros to the caller's own error."""
     if sample_weight is None:
         return None
     if _on_device_without_dispatch(X):  # pragma: no cover - GPU only
@@ -143,7 +144,8 @@ def check_sample_weight(sample_weight, X, dtype, *, xp=None):
     try:
         with np.errstate(over="ignore"):
             sw = _check_sample_weight(sample_weight, X, dtype=dtype,
-                                      ensure_non_negative=True)
+                                      ensure_non_negative=True,
+                                      allow_all_zero_weights=allow_all_zero)
     except (TypeError, ValueError) as exc:
         if "sample_weight" in str(exc) or "sample weight" in str(exc).lower():
             raise
@@ -151,7 +153,7 @@ def check_sample_weight(sample_weight, X, dtype, *, xp=None):
     sw_host = to_numpy(sw)
     if not np.all(np.isfinite(sw_host)):
         raise ValueError("sample_weight must be finite; it contains NaN or inf.")
-    if not np.any(sw_host > 0):
+    if not np.any(sw_host > 0) and not allow_all_zero:
         raise ValueError("sample_weight must have at least one positive entry.")
     with np.errstate(over="ignore"):
         total = np.sum(sw_host, dtype=np.float64)

@@ -22,6 +22,7 @@ Environment:
     substituted class (its outcome and, on failure, the error's last line).
 """
 
+import copyreg
 import importlib
 import inspect
 import json
@@ -48,9 +49,15 @@ def _suite_class(base, defaults):
         init(self, *args, **kwargs)
 
     __init__.__signature__ = sig.replace(parameters=params)
-    return type(base.__name__, (base,), {"__init__": __init__,
-                                         "__module__": base.__module__,
-                                         "__doc__": base.__doc__})
+    cls = type(base.__name__, (base,), {"__init__": __init__,
+                                        "__module__": base.__module__,
+                                        "__doc__": base.__doc__})
+    # Pickled (the tests pickle estimators, also to worker processes that
+    # never import this file), an instance is one of ``base`` with the same
+    # parameters: its defaults are stored on it.
+    cls.__reduce_ex__ = lambda self, protocol: (
+        copyreg._reconstructor, (base, object, None), self.__getstate__())
+    return cls
 
 
 def _install():

@@ -6,8 +6,8 @@ configuration listed here, dropout and early stopping included (issue #2, #3).
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skoptim import MLPClassifierPlus, SGDRegressorPlus
-from skoptim.optim import Adam, CosineDecay
+from skoptim import MLPClassifierPlus, MLPRegressorPlus, SGDClassifierPlus, SGDRegressorPlus
+from skoptim.optim import Adam, CosineDecay, Nadam
 
 ESTIMATORS = [
     SGDRegressorPlus(),
@@ -38,6 +38,20 @@ ESTIMATORS = [
     # epochs; none here).
     MLPClassifierPlus(hidden_layer_sizes=(8, 8), activation="tanh", solver="rmsprop",
                       learning_rate_init=0.01, max_iter=100),
+    SGDClassifierPlus(),
+    SGDClassifierPlus(loss="log_loss", solver="adam", learning_rate="constant"),
+    SGDClassifierPlus(loss="modified_huber", penalty="elasticnet", l1_ratio=0.5,
+                      alpha=1e-3),
+    SGDClassifierPlus(loss="squared_hinge", learning_rate="cosine", eta0=0.1),
+    SGDClassifierPlus(loss="perceptron", penalty="l1", alpha=1e-3),
+    SGDClassifierPlus(loss="log_loss", dropout=0.1, solver=Nadam(), eta0=0.05,
+                      learning_rate="constant"),
+    MLPRegressorPlus(),
+    MLPRegressorPlus(solver="lbfgs"),
+    MLPRegressorPlus(loss="huber", solver="adamw", learning_rate_init=0.01),
+    MLPRegressorPlus(loss="quantile", quantile=0.7),
+    MLPRegressorPlus(dropout=0.2, early_stopping=True),
+    MLPRegressorPlus(solver="sgd", learning_rate="cosine"),
 ]
 
 

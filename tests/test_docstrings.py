@@ -6,9 +6,9 @@ import pytest
 from sklearn.externals._numpydoc.docscrape import ClassDoc
 
 import skoptim.optim
-from skoptim import MLPClassifierPlus, SGDRegressorPlus
+from skoptim import MLPClassifierPlus, MLPRegressorPlus, SGDClassifierPlus, SGDRegressorPlus
 
-ESTIMATORS = [SGDRegressorPlus, MLPClassifierPlus]
+ESTIMATORS = [SGDRegressorPlus, SGDClassifierPlus, MLPClassifierPlus, MLPRegressorPlus]
 # Parameters whose meaning is the same in every estimator (STYLE section 5):
 # their descriptions must be identical so that the copies cannot drift.
 SHARED_VERBATIM = ["device", "warm_start"]

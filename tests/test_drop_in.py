@@ -15,7 +15,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skoptim import MLPClassifierPlus, SGDRegressorPlus
+from skoptim import MLPClassifierPlus, MLPRegressorPlus, SGDClassifierPlus, SGDRegressorPlus
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +33,12 @@ def _classification():
     return X, y
 
 
-DATA = {"SGDRegressorPlus": _regression, "MLPClassifierPlus": _classification}
+DATA = {"SGDRegressorPlus": _regression, "MLPClassifierPlus": _classification,
+        "SGDClassifierPlus": _classification, "MLPRegressorPlus": _regression}
 ESTIMATORS = [SGDRegressorPlus(max_iter=5, tol=None, random_state=0),
-              MLPClassifierPlus(hidden_layer_sizes=(4,), max_iter=5, random_state=0)]
+              MLPClassifierPlus(hidden_layer_sizes=(4,), max_iter=5, random_state=0),
+              SGDClassifierPlus(max_iter=5, tol=None, random_state=0),
+              MLPRegressorPlus(hidden_layer_sizes=(4,), max_iter=5, random_state=0)]
 IDS = [type(e).__name__ for e in ESTIMATORS]
 
 

@@ -147,7 +147,9 @@ def test_non_finite_loss_is_reported_as_divergence(regression_data):
     X, y = regression_data
     est = SGDRegressorPlus(solver="adam", eta0=1e300, learning_rate="constant",
                            random_state=0)
-    with pytest.raises(ValueError, match=r"\(loss is (inf|nan)\)\. Try a smaller eta0"):
+    # scikit-learn's sentence for non-finite weights, then the hint.
+    with pytest.raises(ValueError, match=r"\(loss is (inf|nan)\)\. Solver produced "
+                       r"non-finite parameter weights\. .* Try a smaller eta0"):
         est.fit(X, y)
 
 

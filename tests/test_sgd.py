@@ -935,10 +935,11 @@ def test_verbose_zero_prints_nothing(regression_data, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_max_iter_reached_warns(regression_data):
+def test_max_iter_reached_warns_in_sgdregressors_words(regression_data):
     X, y = regression_data
-    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations \\(3\\) "
-                                                "reached before convergence"):
+    with pytest.warns(ConvergenceWarning, match=r"^Maximum number of iteration reached "
+                      r"before convergence\. Consider increasing max_iter to improve the "
+                      r"fit \(now max_iter=3\)\.$"):
         SGDRegressorPlus(max_iter=3, random_state=0).fit(X, y)
 
 

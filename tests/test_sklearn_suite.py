@@ -32,6 +32,10 @@ SUITES = [
      "skoptim.MLPClassifierPlus", False),
     ("sgd", "linear_model/tests/test_sgd.py", "sklearn.linear_model:SGDRegressor",
      "skoptim.SGDRegressorPlus", True),
+    ("mlpreg", "neural_network/tests/test_mlp.py", "sklearn.neural_network:MLPRegressor",
+     "skoptim.MLPRegressorPlus", False),
+    ("sgdclf", "linear_model/tests/test_sgd.py", "sklearn.linear_model:SGDClassifier",
+     "skoptim.SGDClassifierPlus", True),
 ]
 
 # Modes: the defaults, and the exact per-sample mode of the linear models, in
@@ -43,7 +47,8 @@ CATEGORIES = {
     "private": "reads a private attribute of scikit-learn's implementation",
     "exact": "compares against scikit-learn's per-sample arithmetic; passes with batch_size=1",
     "seed": "depends on scikit-learn's exact random draws; passes with other seeds",
-    "by-design": "expects an error for something skoptim accepts by design and documents",
+    "by-design": ("expects an error for something skoptim accepts, or no error where "
+                  "skoptim refuses, by design and documented"),
 }
 
 

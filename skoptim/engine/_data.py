@@ -52,7 +52,8 @@ def row_groups(X, y):
     return y_np, first, group.ravel()
 
 
-def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp):
+def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp,
+                     min_val=1):
     """Hold out a validation fraction, keeping identical rows on one side.
 
     Rows are grouped by a hash of ``(X, y)``, so copies of a row never straddle
@@ -62,7 +63,10 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     held out (scikit-learn's ``ShuffleSplit`` count); a fraction that leaves no
     training or no validation group raises scikit-learn's error. With
     ``stratify`` each class gives ``round(fraction * n_class)`` groups (at most
-    all but one), and at least one group is held out. Returns
+    all but one), and at least one group is held out. At least ``min_val``
+    groups are held out (scikit-learn's MLP needs two: its validation R² and
+    stopping rule are undefined on one), more than ``fraction`` on small data,
+    and data too small for that raises scikit-learn's error. Returns
     ``(train_idx, val_idx)`` (NumPy).
     """
     y_np, first, group = row_groups(X, y)
@@ -73,6 +77,14 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
             f"validation_fraction={fraction}; got n_samples={n_groups} distinct."
         )
     n_val = math.ceil(fraction * n_groups)
+    if 0 < n_val < min_val:
+        if n_groups - min_val < 1:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                f"size of your dataset ({n_groups} distinct samples, {min_val} needed "
+                "for validation and at least one for training)."
+            )
+        n_val = min_val
     if n_val == 0 or n_val == n_groups:
         raise ValueError(
             f"Splitting {n_groups} samples into a train set and a validation set with "
@@ -96,9 +108,10 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
              else n_val)
         val_groups.append(members[:k])
     val_groups = np.concatenate(val_groups)
-    if val_groups.size == 0:
-        # Every class is too small to give a group: hold out one group anyway.
-        val_groups = rng.permutation(n_groups)[:1]
+    if val_groups.size < min_val:
+        # Classes too small to give enough groups: hold out more anyway.
+        rest = rng.permutation(np.setdiff1d(np.arange(n_groups), val_groups))
+        val_groups = np.concatenate([val_groups, rest[:min_val - val_groups.size]])
     is_val = np.zeros(n_groups, dtype=bool)
     is_val[val_groups] = True
     val_rows = is_val[group]

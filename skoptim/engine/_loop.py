@@ -69,6 +69,10 @@ class TrainConfig:
     grouped_batches: bool = False
     # The penalty's strength, named in divergence errors.
     alpha: float = 0.0
+    # The ConvergenceWarning at max_iter (formatted with max_iter): each
+    # estimator words it as its scikit-learn counterpart does.
+    max_iter_message: str = ("Maximum number of iterations ({max_iter}) reached before "
+                             "convergence. Consider increasing max_iter to improve the fit.")
 
 
 def train(problem, data, *, validation, config, state, backend, callbacks,
@@ -95,11 +99,8 @@ def train(problem, data, *, validation, config, state, backend, callbacks,
             if stop:
                 break
     if monitor.ran_out:
-        warnings.warn(
-            f"Maximum number of iterations ({config.max_iter}) reached before "
-            "convergence. Consider increasing max_iter to improve the fit.",
-            ConvergenceWarning,
-        )
+        warnings.warn(config.max_iter_message.format(max_iter=config.max_iter),
+                      ConvergenceWarning)
     result = monitor.result
     result.state = run.training_state(sched_state)
     result.params = monitor.restored()

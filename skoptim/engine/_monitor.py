@@ -109,7 +109,11 @@ def _check_divergence(loss, reference_loss, epoch, config):
         return
     what = f"loss is {loss}" if not math.isfinite(loss) else (
         f"loss grew to {loss:.3g} from {reference_loss:.3g}")
+    # scikit-learn's words for non-finite results, then the hint.
+    nonfinite = ("Solver produced non-finite parameter weights. The input data may "
+                 "contain large values and need to be preprocessed. ")
     raise DivergenceError(f"Training diverged at epoch {epoch} ({what}). "
+                          + (nonfinite if not math.isfinite(loss) else "")
                           + _divergence_hint(config))
 
 
@@ -141,9 +145,10 @@ class Callbacks:
     """scikit-learn's callbacks for one fit: one subtask per epoch (or
     L-BFGS iteration), ended with the fitted attributes of that point."""
 
-    def __init__(self, ctx, estimator, X, y, sample_weight):
+    def __init__(self, ctx, estimator, X, y, sample_weight, fit_metadata=None):
         self.ctx, self.estimator, self.X, self.y = ctx, estimator, X, y
         self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.fit_metadata = fit_metadata  # the fit task's, as the user passed it
         self.task = None
 
     def begin(self, name="epoch"):

@@ -93,6 +93,9 @@ class MarginHead:
     def __init__(self, loss, *, xp, pos_weight=None, neg_weight=None):
         self.loss_fn, self.xp = loss, xp
         self.pos_weight, self.neg_weight = pos_weight, neg_weight
+        # Class weights scale the loss, and with it its curvature.
+        self.weight_max = 1.0 if pos_weight is None else float(
+            max(xp.max(pos_weight), xp.max(neg_weight)))
         self.curvature = loss.curvature
         self.dloss = loss.dloss
 
@@ -105,11 +108,18 @@ class MarginHead:
         return self.xp.where(Y > 0, self.pos_weight, self.neg_weight)
 
     def score(self, z, Y, sample_weight):
+        """The accuracy, each row weighted by its class's weight (as in the
+        training objective) and its sample weight."""
         xp = self.xp
         if z.shape[1] == 1:
             correct = (z[:, 0] > 0) == (Y[:, 0] > 0)
         else:
             correct = xp.argmax(z, axis=1) == xp.argmax(Y, axis=1)
+        if self.pos_weight is not None:
+            weights = self.element_weights(Y)
+            row = (weights[:, 0] if z.shape[1] == 1
+                   else xp.sum(xp.where(Y > 0, weights, 0.0), axis=1))
+            sample_weight = row if sample_weight is None else row * sample_weight
         return _accuracy(xp.astype(correct, z.dtype), sample_weight, xp)
 
 
@@ -243,9 +253,32 @@ class ClassifierTaskMixin:
                     f"{lb.classes_}."
                 )
 
+    # Whether 'balanced' counts sample weights (scikit-learn's MLP way) or rows
+    # (its SGD way).
+    _balanced_counts_sample_weight = True
+
+    def _class_weight_in_head(self, Y):
+        """Whether the head applies the classes' weights itself (one-vs-rest
+        weights per element) instead of the sample weights carrying them."""
+        return False
+
+    def _adjust_sample_weight(self, Y, sample_weight, backend, *, incremental):
+        """Fold the classes' weights into the sample weights."""
+        weights, idx = self._class_weights(Y, sample_weight, incremental=incremental)
+        if weights is None or self._class_weight_in_head(Y):
+            return sample_weight
+        per_sample = weights[idx]
+        if sample_weight is not None:
+            # 'balanced' gives a class whose rows all weigh 0 an infinite
+            # weight; those rows stay at 0.
+            sw_host = np.asarray(to_numpy(sample_weight))
+            with np.errstate(invalid="ignore"):
+                per_sample = np.where(sw_host > 0, per_sample * sw_host, 0.0)
+        return backend.asarray(per_sample)
+
     def _class_weights(self, Y, sample_weight, *, incremental):
         """``(classes' weights, each row's class index)`` for ``class_weight``
-        (None when unset); ``'balanced'`` counts the sample weights."""
+        (None when unset)."""
         cw = check_class_weight(self.class_weight, incremental=incremental)
         if cw is None:
             return None, None
@@ -258,8 +291,9 @@ class ClassifierTaskMixin:
         else:
             idx = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(int)
         sw_host = None if sample_weight is None else np.asarray(to_numpy(sample_weight))
-        weights = compute_class_weight(cw, classes=lb.classes_, y=lb.classes_[idx],
-                                       sample_weight=sw_host)
+        weights = compute_class_weight(
+            cw, classes=lb.classes_, y=lb.classes_[idx],
+            sample_weight=sw_host if self._balanced_counts_sample_weight else None)
         return weights, idx
 
     def _callback_target(self, Y):

@@ -45,7 +45,11 @@ class LinearMixin(EngineEstimatorMixin):
     """
 
     _lr_param = "eta0"
+    _max_iter_message = ("Maximum number of iteration reached before convergence. "
+                         "Consider increasing max_iter to improve the fit (now "
+                         "max_iter={max_iter}).")
     _weight_attributes = ("coef_", "intercept_")
+    _broadcast_intercept = True  # one intercept_init value for every output
 
     # -- parameter checks -------------------------------------------------
     def _check_params(self):
@@ -124,10 +128,13 @@ class LinearMixin(EngineEstimatorMixin):
         continuing = init is None and self._is_fitted() and (incremental or self.warm_start)
         X, Y = self._check_train_data(X, y, reset=not continuing, backend=backend,
                                       classes=classes, incremental=incremental)
-        sw = check_sample_weight(sample_weight, X, backend.dtype)
+        # scikit-learn's early-stopping split names all-zero weights itself.
+        sw = check_sample_weight(sample_weight, X, backend.dtype,
+                                 allow_all_zero=self.early_stopping and not incremental)
         k, d = Y.shape[1], X.shape[1]
         model = LinearModel(n_features=d, n_outputs=k, fit_intercept=self.fit_intercept,
-                            dropout=0.0, backend=backend)
+                            dropout=0.0, backend=backend,
+                            broadcast_intercept=self._broadcast_intercept)
         if continuing:
             attributes = {name: getattr(self, name) for name in self._weight_attributes}
             start = model.params_from_attributes(attributes)
@@ -135,13 +142,17 @@ class LinearMixin(EngineEstimatorMixin):
             start = model.init_params(None, init)
         coefs = np.asarray(start[0]).T.reshape(k, d)
         intercepts = np.asarray(start[1]).reshape(k) if self.fit_intercept else np.zeros(k)
-        standard = getattr(self, "_exact_standard", None) if continuing else None
+        # A warm-start fit starts averaging anew from the exposed weights;
+        # partial_fit continues the averaged state, as scikit-learn does.
+        standard = (getattr(self, "_exact_standard", None) if continuing and incremental
+                    else None)
         t = float(self.t_) if incremental and continuing else 1.0
         params = self.get_params()
         if incremental:
             params["early_stopping"] = False  # partial_fit holds nothing out
         max_iter = 1 if incremental else self.max_iter
-        jobs = self._exact_jobs(X, Y, sw, params, incremental=incremental)
+        jobs = self._exact_jobs(X, Y, sw, params, incremental=incremental,
+                                standard=standard, intercepts=intercepts)
         callbacks = Callbacks(self._init_callback_context(
             max_subtasks=(max_iter + 1) * len(jobs)), self, X, self._callback_target(Y), sw)
         callbacks.ctx.call_on_fit_task_begin(estimator=self, X=X, y=callbacks.y,
@@ -159,19 +170,20 @@ class LinearMixin(EngineEstimatorMixin):
                 return stop
 
             callbacks.begin()
+            start = job.pop("standard", None if standard is None else standard[j])
             result = fit_exact(
                 params, X, job.pop("y"), sw, coef=coefs[j], intercept=intercepts[j:j + 1],
-                standard=None if standard is None else standard[j], t=t,
+                standard=start, t=t,
                 max_iter=max_iter, incremental=incremental, on_epoch_end=on_epoch_end,
                 **job)
             callbacks.end_unused()  # the epoch begun after the last one
             if (params["early_stopping"] and self.tol is not None
-                    and best["weights"] is not None):
+                    and best["weights"] is not None and self._exact_restores(len(jobs))):
                 result.coef, result.intercept = best["weights"]
                 restored = True
             results.append(result)
         t_end = self._exact_t(results, t_start=t, n_samples=X.shape[0])
-        coef, intercept = self._exact_weights(results, X, t_end)
+        coef, intercept, state = self._exact_weights(results, X, t_end)
         if not self.fit_intercept:
             intercept = np.zeros_like(intercept)
         attributes = {"coef_": coef.ravel() if self._coef_1d else coef,
@@ -179,24 +191,32 @@ class LinearMixin(EngineEstimatorMixin):
         callbacks.ctx.call_on_fit_task_end(estimator=self, X=X, y=callbacks.y,
                                            metadata=callbacks.metadata,
                                            reconstruction_attributes=attributes)
-        self._commit_exact(results, attributes, t_end, restored=restored,
+        self._commit_exact(results, attributes, t_end, state, restored=restored,
                            incremental=incremental,
                            early_stopping=params["early_stopping"])
         return self
 
+    def _exact_restores(self, n_problems):
+        """Whether early stopping restores each problem's best epoch (targets
+        are independent; one-vs-rest classes are not: see the classifier)."""
+        return True
+
     def _exact_weights(self, results, X, t):
-        """``(coef, intercept)`` of shapes ``(k, d)`` and ``(k,)`` from the
-        problems' results, in X's dtype (``t`` is the ``t_`` after the call)."""
+        """``(coef, intercept, state)``: the exposed weights, of shapes ``(k, d)``
+        and ``(k,)`` in X's dtype, from the problems' results (``t`` is the
+        ``t_`` after the call), and private attributes the next call reads."""
         coef = np.stack([r.coef for r in results]).astype(X.dtype, copy=False)
         intercept = np.concatenate([np.asarray(r.intercept).reshape(1) for r in results])
-        return coef, intercept.astype(X.dtype, copy=False)
+        return coef, intercept.astype(X.dtype, copy=False), {}
 
-    def _commit_exact(self, results, attributes, t, *, restored, incremental,
+    def _commit_exact(self, results, attributes, t, state, *, restored, incremental,
                       early_stopping):
         """The only place where an exact-mode fit changes the estimator."""
-        for name, value in attributes.items():
+        for name, value in {**attributes, **state}.items():
             setattr(self, name, value)
         self.__dict__.pop("_training_state", None)  # the engine's, now stale
+        if not state:
+            self.__dict__.pop("_exact_intercepts", None)
         self._exact_standard = (None if restored or results[0].standard is None
                                 else [r.standard for r in results])
         self.solver_ = resolve_optimizer("sgd")
@@ -232,9 +252,12 @@ class LinearMixin(EngineEstimatorMixin):
         head = self._make_head(backend, y)
         model = LinearModel(n_features=self.n_features_in_, n_outputs=y.shape[1],
                             fit_intercept=self.fit_intercept, dropout=self.dropout,
-                            backend=backend, coef_1d=self._coef_1d)
+                            backend=backend, coef_1d=self._coef_1d,
+                            broadcast_intercept=self._broadcast_intercept)
         l2 = Penalty.from_params(self.penalty, self.alpha, self.l1_ratio).l2
-        model.measure_curvature(X, sw, loss_curvature=head.curvature, l2=l2)
+        # Piecewise-linear losses (curvature 0) take the squared loss's bound.
+        curvature = (head.curvature or 1.0) * getattr(head, "weight_max", 1.0)
+        model.measure_curvature(X, sw, l2=l2, loss_curvature=curvature)
         return LinearProblem(model, head, pa=self._pa, pa_C=self.eta0)
 
     def _init_params(self, problem, backend, rng, init):

@@ -453,6 +453,6 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
         return RegressionHead(make_loss(self.loss, epsilon=self.epsilon),
                               xp=None if backend is None else backend.xp)
 
-    def _exact_jobs(self, X, Y, sw, params, *, incremental):
+    def _exact_jobs(self, X, Y, sw, params, *, incremental, standard, intercepts):
         return [{"y": Y[:, j], "random_state": self.random_state}
                 for j in range(Y.shape[1])]

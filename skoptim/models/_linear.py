@@ -20,7 +20,8 @@ class LinearModel:
     The parameters are ``[W]`` or ``[W, b]`` with ``W`` of shape
     ``(n_features, n_outputs)``; only ``W`` is penalized. The fitted
     attributes are scikit-learn's ``coef_`` (``(n_outputs, n_features)``, or
-    ``(n_features,)`` with ``coef_1d``) and ``intercept_`` (``(n_outputs,)``).
+    ``(n_features,)`` with ``coef_1d``) and ``intercept_`` (``(n_outputs,)``;
+    ``broadcast_intercept`` lets an ``intercept_init`` of one value serve all).
     """
 
     penalized = (0,)
@@ -28,10 +29,12 @@ class LinearModel:
     weight_attributes = ("coef_", "intercept_")
 
     def __init__(self, *, n_features, n_outputs, fit_intercept, dropout, backend,
-                 coef_1d=False):
+                 coef_1d=False, broadcast_intercept=True):
         self.n_features, self.n_outputs = n_features, n_outputs
         self.fit_intercept, self.dropout = fit_intercept, dropout
         self.backend, self.coef_1d = backend, coef_1d
+        # Whether an intercept_init of shape (1,) serves every output.
+        self.broadcast_intercept = broadcast_intercept
         self.uses_noise = dropout > 0
         self.curvature = self.curvature_max = None  # set by measure_curvature
         self.noise_scale, self.row_bytes = 0.0, 8.0
@@ -52,17 +55,18 @@ class LinearModel:
                 c = np.asarray(to_numpy(coef_init), dtype=np.float64)
                 c = c.reshape(1, -1) if c.ndim == 1 else c
                 if c.shape != (k, d):
+                    expected = f"({d},) or ({k}, {d})" if k == 1 else f"({k}, {d})"
                     raise ValueError(
-                        f"coef_init has shape {np.shape(coef_init)}; expected "
-                        f"({d},) or ({k}, {d})."
+                        f"Provided coef_init does not match dataset: its shape is "
+                        f"{np.shape(coef_init)}; expected {expected}."
                     )
                 W = backend.asarray(c.T.copy())
             if intercept_init is not None:
                 i = np.asarray(to_numpy(intercept_init), dtype=np.float64).reshape(-1)
-                if i.shape[0] not in (1, k):
+                if i.shape[0] != k and not (i.shape[0] == 1 and self.broadcast_intercept):
                     raise ValueError(
-                        f"intercept_init has shape {np.shape(intercept_init)}; expected "
-                        f"(1,) or ({k},)."
+                        f"Provided intercept_init does not match dataset: its shape is "
+                        f"{np.shape(intercept_init)}; expected ({k},)."
                     )
                 b = backend.asarray(np.broadcast_to(i, (k,)).copy())
         return [W, b] if self.fit_intercept else [W]
@@ -123,10 +127,11 @@ class LinearModel:
 
     def measure_curvature(self, X, sw, *, loss_curvature, l2):
         """Bound the curvature of the mean loss (for :class:`PerSampleRate`)
-        and the gradient-noise scale and row size (for the batch size)."""
+        and the gradient-noise scale and row size (for the batch size);
+        ``loss_curvature`` bounds the loss's second derivative in the output."""
         # The L2 part of the penalty enters the gradient, so its strength adds
         # to the curvature that bounds stable steps.
-        scale = max(loss_curvature, 1.0) / (1.0 - self.dropout)
+        scale = loss_curvature / (1.0 - self.dropout)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow raises below
             top, row_max, trace = _curvatures(X, sw, self.fit_intercept, self.backend)
         self.curvature = scale * top + l2
@@ -296,7 +301,8 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
                     else np.einsum("ij,ij->i", Xb, Xb))) for Xb, wb in blocks)
     if not (math.isfinite(row_max) and math.isfinite(trace)):
         raise ValueError(
-            "Floating-point overflow in the squared norms of the rows of X: its values "
+            "Floating-point under-/overflow occurred at epoch #0, before training: the "
+            "squared norms of the rows of X overflow, its values "
             "are too large for SGD. Scaling input data with StandardScaler or "
             "MinMaxScaler might help."
         )

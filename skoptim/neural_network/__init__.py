@@ -1,5 +1,8 @@
-"""Neural networks trained on the shared engine."""
+"""Neural networks trained by stochastic optimization."""
+
+# SPDX-License-Identifier: BSD-3-Clause
 
 from skoptim.neural_network._mlp import MLPClassifierPlus
+from skoptim.neural_network._mlp_regressor import MLPRegressorPlus
 
-__all__ = ["MLPClassifierPlus"]
+__all__ = ["MLPClassifierPlus", "MLPRegressorPlus"]

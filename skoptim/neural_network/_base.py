@@ -44,6 +44,11 @@ class MLPMixin(EngineEstimatorMixin):
     """
 
     _lr_param = "learning_rate_init"
+    _max_iter_message = ("Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
+                         "and the optimization hasn't converged yet.")
+    # scikit-learn's MLP refuses a validation set of one row (its R² is
+    # undefined); two are held out on small data instead.
+    _min_validation_rows = 2
     _weight_attributes = ("coefs_", "intercepts_")
 
     @staticmethod

@@ -485,19 +485,6 @@ class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEsti
             return Y
         return backend.asarray(Y.astype(np.float64))
 
-    def _adjust_sample_weight(self, Y, sample_weight, backend, *, incremental):
-        weights, idx = self._class_weights(Y, sample_weight, incremental=incremental)
-        if weights is None:
-            return sample_weight
-        per_sample = weights[idx]
-        if sample_weight is not None:
-            # 'balanced' gives a class whose rows all weigh 0 an infinite
-            # weight; those rows stay at 0.
-            sw_host = np.asarray(to_numpy(sample_weight))
-            with np.errstate(invalid="ignore"):
-                per_sample = np.where(sw_host > 0, per_sample * sw_host, 0.0)
-        return backend.asarray(per_sample)
-
     def _out_activation(self, Y):
         multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
         return "logistic" if multilabel or Y.shape[1] == 1 else "softmax"
