@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils._array_api import yield_namespace_device_dtype_combinations
 from sklearn.utils.estimator_checks import (
     check_array_api_input,
@@ -20,7 +20,13 @@ from sklearn.utils.estimator_checks import (
     check_array_api_same_namespace,
 )
 
-from skoptim import MLPClassifierPlus, SGDRegressorPlus, move_to
+from skoptim import (
+    MLPClassifierPlus,
+    MLPRegressorPlus,
+    SGDClassifierPlus,
+    SGDRegressorPlus,
+    move_to,
+)
 from skoptim._backend import to_numpy
 from skoptim.optim import Adam
 
@@ -33,6 +39,10 @@ ESTIMATORS = [
     MLPClassifierPlus(hidden_layer_sizes=(8,), max_iter=20),
     MLPClassifierPlus(hidden_layer_sizes=(8,), dropout=0.2, solver="adamw", max_iter=20),
     MLPClassifierPlus(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20),
+    SGDClassifierPlus(max_iter=20),
+    SGDClassifierPlus(loss="log_loss", solver="adam", class_weight="balanced", max_iter=20),
+    MLPRegressorPlus(hidden_layer_sizes=(8,), max_iter=20),
+    MLPRegressorPlus(hidden_layer_sizes=(8,), loss="quantile", dropout=0.2, max_iter=20),
 ]
 COMBINATIONS = [
     c for c in yield_namespace_device_dtype_combinations()
@@ -140,6 +150,10 @@ SYNC_ESTIMATORS = [
     MLPClassifierPlus(hidden_layer_sizes=(8,), batch_size=10, max_iter=3,
                       early_stopping=True, n_iter_no_change=100, solver="adamw",
                       penalty="l1", dropout=0.2, class_weight="balanced", random_state=0),
+    SGDClassifierPlus(batch_size=10, max_iter=3, tol=None, class_weight="balanced",
+                      early_stopping=True, random_state=0),
+    MLPRegressorPlus(hidden_layer_sizes=(8,), batch_size=10, max_iter=3, loss="huber",
+                     early_stopping=True, n_iter_no_change=100, random_state=0),
 ]
 
 
@@ -157,8 +171,8 @@ def test_host_transfers_do_not_grow_with_the_number_of_batches(estimator, namesp
     counts = []
     for n in (100, 1000):
         X = rng.normal(size=(n, 4))
-        y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0) if isinstance(
-            estimator, MLPClassifierPlus) else X @ np.arange(1.0, 5.0)
+        y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0) if is_classifier(
+            estimator) else X @ np.arange(1.0, 5.0)
         sw = rng.uniform(0.5, 2.0, size=n)
         Xa, ya, swa = asarray(X), asarray(y), asarray(sw)
         with sklearn.config_context(array_api_dispatch=True), monkeypatch.context() as m:

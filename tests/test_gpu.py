@@ -17,7 +17,13 @@ from sklearn.datasets import load_digits, make_regression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skoptim import MLPClassifierPlus, SGDRegressorPlus, move_to
+from skoptim import (
+    MLPClassifierPlus,
+    MLPRegressorPlus,
+    SGDClassifierPlus,
+    SGDRegressorPlus,
+    move_to,
+)
 from skoptim._backend import cuda_available
 from skoptim.optim import Adagrad, Adam, Lion, Momentum, Nadam, RMSprop
 
@@ -34,6 +40,11 @@ GPU_ESTIMATORS = [
     MLPClassifierPlus(device="cuda", dropout=0.3),
     MLPClassifierPlus(device="cuda", solver="lbfgs"),
     MLPClassifierPlus(device="cuda", early_stopping=True, learning_rate_init=0.05),
+    SGDClassifierPlus(device="cuda"),
+    SGDClassifierPlus(device="cuda", loss="log_loss", solver="adam",
+                      learning_rate="constant"),
+    MLPRegressorPlus(device="cuda"),
+    MLPRegressorPlus(device="cuda", loss="quantile", quantile=0.7),
 ]
 
 

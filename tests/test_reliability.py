@@ -12,7 +12,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import skoptim
-from skoptim import MLPClassifierPlus, SGDRegressorPlus
+from skoptim import MLPClassifierPlus, MLPRegressorPlus, SGDClassifierPlus, SGDRegressorPlus
 from skoptim.optim import Adam
 
 from _callbacks import NoOpCallback
@@ -317,20 +317,26 @@ ESTIMATORS = {
                                           random_state=0),
     "mlp": lambda: MLPClassifierPlus(hidden_layer_sizes=(4,), max_iter=4,
                                      random_state=0),
+    "sgdclf": lambda: SGDClassifierPlus(max_iter=4, tol=None, random_state=0),
+    "sgdclf-exact": lambda: SGDClassifierPlus(batch_size=1, max_iter=4, tol=None,
+                                              average=2, random_state=0),
+    "mlpreg": lambda: MLPRegressorPlus(hidden_layer_sizes=(4,), max_iter=4,
+                                       random_state=0),
 }
 CALLS = ["fit", "warm_start", "partial_fit"]
 FAULTS = ["setup", "begin", "end", "teardown", "step", "commit"]
 
 
 def _data(name, reg, clf):
-    return reg if name.startswith("sgd") else clf
+    return reg if name.startswith(("sgd-", "mlpreg")) or name == "sgd" else clf
 
 
 def _call(est, call, X, y):
     """``fit`` (a warm start when the estimator's warm_start is set) or
     ``partial_fit``."""
     if call == "partial_fit":
-        kwargs = {"classes": [0, 1, 2]} if isinstance(est, MLPClassifierPlus) else {}
+        kwargs = ({"classes": [0, 1, 2]}
+                  if isinstance(est, (MLPClassifierPlus, SGDClassifierPlus)) else {})
         return _quiet(est.partial_fit, X, y, **kwargs)
     return _quiet(est.fit, X, y)
 
@@ -356,12 +362,12 @@ def _inject(est, fault, exception, monkeypatch):
             raise exception
 
         monkeypatch.setattr(type(est), "_commit", failing_commit)
-        if isinstance(est, SGDRegressorPlus):
+        if isinstance(est, (SGDRegressorPlus, SGDClassifierPlus)):
             monkeypatch.setattr(type(est), "_commit_exact", failing_commit)
 
 
 def _weights(est):
-    if isinstance(est, SGDRegressorPlus):
+    if isinstance(est, (SGDRegressorPlus, SGDClassifierPlus)):
         return [est.coef_, est.intercept_]
     return list(est.coefs_) + list(est.intercepts_)
 
@@ -370,7 +376,7 @@ def _weights(est):
 # "first-partial_fit" start from an unfitted estimator.
 FAULT_CASES = [(name, call, fault) for name in ESTIMATORS
                for call in [*CALLS, "first-fit", "first-partial_fit"]
-               for fault in FAULTS if not (name == "sgd-exact" and fault == "step")]
+               for fault in FAULTS if not (name.endswith("-exact") and fault == "step")]
 
 
 @pytest.mark.parametrize("exception", [Boom("injected"), KeyboardInterrupt()],

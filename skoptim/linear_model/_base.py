@@ -41,7 +41,8 @@ class LinearMixin(EngineEstimatorMixin):
     Subclasses give ``_make_head(backend, y)`` (the task; with None for both
     it only needs to know its loss), ``_coef_1d`` (whether ``coef_`` is 1-D),
     ``_pa_loss`` (the loss that ``'pa1'``/``'pa2'`` need) and, for the exact
-    mode, ``_exact_jobs`` (the keyword arguments of each per-sample problem).
+    mode, ``_exact_jobs`` (the keyword arguments of each per-sample problem,
+    and a context for ``_exact_weights``).
     """
 
     _lr_param = "eta0"
@@ -131,17 +132,8 @@ class LinearMixin(EngineEstimatorMixin):
         # scikit-learn's early-stopping split names all-zero weights itself.
         sw = check_sample_weight(sample_weight, X, backend.dtype,
                                  allow_all_zero=self.early_stopping and not incremental)
-        k, d = Y.shape[1], X.shape[1]
-        model = LinearModel(n_features=d, n_outputs=k, fit_intercept=self.fit_intercept,
-                            dropout=0.0, backend=backend,
-                            broadcast_intercept=self._broadcast_intercept)
-        if continuing:
-            attributes = {name: getattr(self, name) for name in self._weight_attributes}
-            start = model.params_from_attributes(attributes)
-        else:
-            start = model.init_params(None, init)
-        coefs = np.asarray(start[0]).T.reshape(k, d)
-        intercepts = np.asarray(start[1]).reshape(k) if self.fit_intercept else np.zeros(k)
+        coefs, intercepts = self._exact_start(X, Y, backend, init=init,
+                                              continuing=continuing)
         # A warm-start fit starts averaging anew from the exposed weights;
         # partial_fit continues the averaged state, as scikit-learn does.
         standard = (getattr(self, "_exact_standard", None) if continuing and incremental
@@ -150,40 +142,26 @@ class LinearMixin(EngineEstimatorMixin):
         params = self.get_params()
         if incremental:
             params["early_stopping"] = False  # partial_fit holds nothing out
+        jobs, context = self._exact_jobs(X, Y, sw, params, incremental=incremental,
+                                         standard=standard, intercepts=intercepts)
         max_iter = 1 if incremental else self.max_iter
-        jobs = self._exact_jobs(X, Y, sw, params, incremental=incremental,
-                                standard=standard, intercepts=intercepts)
         callbacks = Callbacks(self._init_callback_context(
             max_subtasks=(max_iter + 1) * len(jobs)), self, X, self._callback_target(Y), sw)
         callbacks.ctx.call_on_fit_task_begin(estimator=self, X=X, y=callbacks.y,
                                              metadata=callbacks.metadata)
         results, restored = [], False
         for j, job in enumerate(jobs):
-            best = {"score": -math.inf, "weights": None}
-
-            def on_epoch_end(epoch, coef, intercept, score, best=best):
-                if score is not None and score >= best["score"]:
-                    best["score"], best["weights"] = score, (coef, intercept)
-                stop = callbacks.end(lambda: {"coef_": coef, "intercept_": intercept,
-                                              "n_iter_": epoch + 1})
-                callbacks.begin()
-                return stop
-
-            callbacks.begin()
-            start = job.pop("standard", None if standard is None else standard[j])
-            result = fit_exact(
-                params, X, job.pop("y"), sw, coef=coefs[j], intercept=intercepts[j:j + 1],
-                standard=start, t=t,
-                max_iter=max_iter, incremental=incremental, on_epoch_end=on_epoch_end,
-                **job)
-            callbacks.end_unused()  # the epoch begun after the last one
-            if (params["early_stopping"] and self.tol is not None
-                    and best["weights"] is not None and self._exact_restores(len(jobs))):
-                result.coef, result.intercept = best["weights"]
+            job.setdefault("standard", None if standard is None else standard[j])
+            result, best = self._run_exact(params, X, sw, job, callbacks, coef=coefs[j],
+                                           intercept=intercepts[j:j + 1], t=t,
+                                           max_iter=max_iter, incremental=incremental)
+            if (params["early_stopping"] and self.tol is not None and best is not None
+                    and self._exact_restores(len(jobs))):
+                result.coef, result.intercept = best
                 restored = True
             results.append(result)
         t_end = self._exact_t(results, t_start=t, n_samples=X.shape[0])
-        coef, intercept, state = self._exact_weights(results, X, t_end)
+        coef, intercept, state = self._exact_weights(results, X, t_end, context)
         if not self.fit_intercept:
             intercept = np.zeros_like(intercept)
         attributes = {"coef_": coef.ravel() if self._coef_1d else coef,
@@ -196,15 +174,52 @@ class LinearMixin(EngineEstimatorMixin):
                            early_stopping=params["early_stopping"])
         return self
 
+    def _exact_start(self, X, Y, backend, *, init, continuing):
+        """``(coefs, intercepts)`` of shapes ``(k, d)`` and ``(k,)`` to start from:
+        the exposed weights when continuing, else zeros or ``init``."""
+        k, d = Y.shape[1], X.shape[1]
+        model = LinearModel(n_features=d, n_outputs=k, fit_intercept=self.fit_intercept,
+                            dropout=0.0, backend=backend,
+                            broadcast_intercept=self._broadcast_intercept)
+        if continuing:
+            attributes = {name: getattr(self, name) for name in self._weight_attributes}
+            start = model.params_from_attributes(attributes)
+        else:
+            start = model.init_params(None, init)
+        coefs = np.asarray(start[0]).T.reshape(k, d)
+        intercepts = np.asarray(start[1]).reshape(k) if self.fit_intercept else np.zeros(k)
+        return coefs, intercepts
+
+    def _run_exact(self, params, X, sw, job, callbacks, **kwargs):
+        """One problem's :func:`fit_exact`, an epoch per callback task;
+        ``(result, best)``, ``best`` the best validation epoch's weights."""
+        best = {"score": -math.inf, "weights": None}
+
+        def on_epoch_end(epoch, coef, intercept, score):
+            if score is not None and score >= best["score"]:
+                best["score"], best["weights"] = score, (coef, intercept)
+            stop = callbacks.end(lambda: {"coef_": coef, "intercept_": intercept,
+                                          "n_iter_": epoch + 1})
+            callbacks.begin()
+            return stop
+
+        callbacks.begin()
+        job = dict(job)
+        result = fit_exact(params, X, job.pop("y"), sw, on_epoch_end=on_epoch_end,
+                           **job, **kwargs)
+        callbacks.end_unused()  # the epoch begun after the last one
+        return result, best["weights"]
+
     def _exact_restores(self, n_problems):
         """Whether early stopping restores each problem's best epoch (targets
         are independent; one-vs-rest classes are not: see the classifier)."""
         return True
 
-    def _exact_weights(self, results, X, t):
+    def _exact_weights(self, results, X, t, context):
         """``(coef, intercept, state)``: the exposed weights, of shapes ``(k, d)``
         and ``(k,)`` in X's dtype, from the problems' results (``t`` is the
-        ``t_`` after the call), and private attributes the next call reads."""
+        ``t_`` after the call; ``context`` what ``_exact_jobs`` returned), and
+        private attributes the next call reads."""
         coef = np.stack([r.coef for r in results]).astype(X.dtype, copy=False)
         intercept = np.concatenate([np.asarray(r.intercept).reshape(1) for r in results])
         return coef, intercept.astype(X.dtype, copy=False), {}

@@ -455,4 +455,4 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
 
     def _exact_jobs(self, X, Y, sw, params, *, incremental, standard, intercepts):
         return [{"y": Y[:, j], "random_state": self.random_state}
-                for j in range(Y.shape[1])]
+                for j in range(Y.shape[1])], None

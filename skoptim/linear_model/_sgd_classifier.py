@@ -8,7 +8,6 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import SGDClassifier
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
@@ -16,11 +15,10 @@ from skoptim._backend import namespace_of
 from skoptim._base import atomic
 from skoptim.heads import ClassifierTaskMixin, MarginHead, make_loss, sigmoid
 from skoptim.linear_model._base import LinearMixin
-from skoptim.linear_model._exact import classifier_validation_mask
+from skoptim.linear_model._ovr import InterceptViews, ovr_jobs, ovr_t, ovr_weights
 from skoptim.optim import Optimizer, Schedule
 
 _PROBA_LOSSES = ("log_loss", "modified_huber")
-_MAX_INT = np.iinfo(np.int32).max
 
 
 def _has_proba(self):
@@ -538,53 +536,17 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
                           pos_weight=pos, neg_weight=neg)
 
     def _exact_jobs(self, X, Y, sw, params, *, incremental, standard, intercepts):
-        # scikit-learn's weights: a binary problem weighs each class, a
-        # multiclass one's problem k weighs class k against 1.
         weights, _ = self._class_weights(Y, None, incremental=incremental)
-        pos = np.ones(len(self.classes_)) if weights is None else weights
-        Y = np.asarray(Y)
-        common = {"classification": True}
-        self._exact_start = self._exact_intercept_views(standard, intercepts)
+        jobs = ovr_jobs(self.classes_, np.asarray(Y), sw, weights=weights,
+                        random_state=self.random_state,
+                        early_stopping=params["early_stopping"],
+                        validation_fraction=self.validation_fraction)
+        views = InterceptViews(None if standard is None else
+                               getattr(self, "_exact_intercepts", None), intercepts)
         if standard is not None and self.average:
-            # Each problem continues from the intercepts scikit-learn keeps.
-            S, A = self._exact_start["S"], self._exact_start["A"]
-            common_standard = [dict(s, standard_intercept=S[j:j + 1].copy(),
-                                    average_intercept=A[j:j + 1].copy())
-                               for j, s in enumerate(standard)]
-        else:
-            common_standard = None
-        jobs = self._exact_jobs_for(Y, sw, params, pos, common)
-        if common_standard is not None:
-            for job, start in zip(jobs, common_standard):
+            for job, start in zip(jobs, views.starts(standard)):
                 job["standard"] = start
-        return jobs
-
-    def _exact_intercept_views(self, standard, intercepts):
-        """scikit-learn's averaged SGD keeps two intercept arrays, and which one
-        ``intercept_`` is (and whether they became one array) decides what the
-        next ``partial_fit`` starts from: ``{"S", "A", "shown", "same"}``."""
-        previous = getattr(self, "_exact_intercepts", None)
-        if standard is not None and previous is not None:
-            return {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                    for k, v in previous.items()}
-        return {"S": np.array(intercepts, dtype=np.float64),
-                "A": np.zeros(len(intercepts)), "shown": "S", "same": False}
-
-    def _exact_jobs_for(self, Y, sw, params, pos, common):
-        if Y.shape[1] == 1:
-            return [{"y": Y[:, 0], "random_state": self.random_state,
-                     "weight_pos": float(pos[1]), "weight_neg": float(pos[0]), **common}]
-        # scikit-learn's order of draws: the validation split once, then one
-        # seed per class.
-        mask = None
-        if params["early_stopping"]:
-            labels = self.classes_[Y.argmax(axis=1)]
-            mask = classifier_validation_mask(labels, sw, self.validation_fraction,
-                                              self.random_state)
-        seeds = check_random_state(self.random_state).randint(_MAX_INT, size=Y.shape[1])
-        return [{"y": Y[:, i], "random_state": int(seed), "validation_mask": mask,
-                 "weight_pos": float(pos[i]), "weight_neg": 1.0, **common}
-                for i, seed in enumerate(seeds)]
+        return jobs, views
 
     def _exact_restores(self, n_problems):
         # Each one-vs-rest problem stops on its own binary score; restoring
@@ -592,57 +554,13 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
         # Several classes keep their last weights, as scikit-learn does.
         return n_problems == 1
 
-    def _exact_weights(self, results, X, t):
-        views = self._track_intercepts(results, t) if self.average else {}
-        self.__dict__.pop("_exact_start", None)
-        state = {"_exact_intercepts": views} if views else {}
-        if len(results) == 1:
-            r = results[0]
-            averaged = 0 < float(self.average) <= r.t - 1
-            return r.coef[None, :], np.asarray(
-                r.intercept if averaged else r.intercept_double).reshape(1), state
-        if self.average and results[0].standard is not None:
-            side = "average" if float(self.average) <= t - 1 else "standard"
-            coef = np.stack([r.standard[f"{side}_coef"] for r in results])
-            intercept = views["A" if side == "average" else "S"]
-            return (coef.astype(X.dtype, copy=False), intercept.astype(X.dtype),
-                    state)
-        return (*super()._exact_weights(results, X, t)[:2], state)
-
-    def _track_intercepts(self, results, t):
-        """scikit-learn's bookkeeping of its two intercept arrays after a call
-        (see ``_exact_intercept_views``; it reads a stale standard intercept
-        on the next ``partial_fit`` after showing the averaged one)."""
-        views = self.__dict__.pop("_exact_start")  # set by _exact_jobs
-        S, A = views["S"], views["A"]
-        for j, r in enumerate(results):  # each problem stores its average
-            A[j] = float(np.asarray(r.standard["average_intercept"]).reshape(-1)[0])
-            if views["same"]:
-                S[j] = A[j]
-        averaged = float(self.average) <= t - 1
-        standard = [float(np.asarray(r.standard["standard_intercept"]).reshape(-1)[0])
-                    for r in results]
-        if len(results) == 1:
-            if not averaged:
-                views.update(S=np.array(standard), shown="S", same=False)
-            else:
-                views["shown"] = "A"
-            return views
-        # Multiclass: the standard intercepts go into whichever array
-        # intercept_ is, which then becomes the standard one unless the
-        # averaged weights are shown.
-        target = S if views["shown"] == "S" else A
-        target[:] = standard
-        if views["same"]:
-            S[:] = A[:] = target
-        if averaged:
-            views["shown"] = "A"
-        elif views["shown"] == "A":
-            views.update(S=A, same=True, shown="S")
-        return views
+    def _exact_weights(self, results, X, t, views):
+        state = {}
+        if self.average:
+            views.update(results, averaged=float(self.average) <= t - 1)
+            state["_exact_intercepts"] = views.state()
+        coef, intercept = ovr_weights(results, X, t=t, average=self.average, views=views)
+        return coef, intercept, state
 
     def _exact_t(self, results, *, t_start, n_samples):
-        if len(results) == 1:
-            return results[0].t
-        # scikit-learn's multiclass t_ counts the longest problem's epochs.
-        return t_start + max(r.n_iter for r in results) * n_samples
+        return ovr_t(results, t_start=t_start, n_samples=n_samples)
