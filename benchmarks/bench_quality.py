@@ -14,7 +14,7 @@ tolerance of issue #10 is 1 point of accuracy and 0.01 of R²; rows marked
 """
 
 import argparse
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -46,13 +46,15 @@ DATASETS = {
 
 # (ours, theirs, data sets, configurations, more configurations): the
 # configurations are scikit-learn parameters, given to both. The first list
-# (three solvers or losses per estimator) is what issue #10 asks to be within
+# (three or four solvers or losses per estimator) is what issue #10 asks to be within
 # tolerance, and tests/test_quality.py checks it on the first data set; the
 # second list is measured and reported too.
 CASES = [
     (SGDClassifierPlus, SGDClassifier, ["digits", "breast_cancer"],
-     [{}, {"loss": "log_loss"}, {"loss": "modified_huber"}],
-     [{"learning_rate": "invscaling", "eta0": 0.01}]),
+     [{}, {"loss": "log_loss"}, {"loss": "modified_huber"},
+      # Small data counts samples; the capped step's decay counts updates
+      # (counted in samples it under-fit by 3.7 points here).
+      {"learning_rate": "invscaling", "eta0": 0.01}], []),
     (SGDRegressorPlus, SGDRegressor, ["friedman1", "diabetes"],
      [{}, {"loss": "huber"}, {"learning_rate": "constant", "eta0": 0.001}],
      [{"penalty": "l1", "alpha": 0.01}]),
@@ -116,8 +118,13 @@ def main():
     parser.add_argument("--save", action="store_true",
                         help="write the table to benchmarks/results/bench_quality.txt")
     args = parser.parse_args()
-    lines = [f"# {platform.processor() or platform.machine()}, Python "
-             f"{platform.python_version()}; mean over seeds {list(SEEDS)}",
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks._common import machine_description
+
+    lines = [*(f"# {line}" for line in machine_description()),
+             f"# mean test score over seeds {list(SEEDS)}; * = held to the tolerance "
+             "by tests/test_quality.py",
              f"{'estimator':<19} {'data':<14} {'configuration':<44} {'ours':>7} "
              f"{'sklearn':>7} {'diff':>7} {'ok':>4} {'s/fit':>6} {'sk s/fit':>8}"]
     print("\n".join(lines), flush=True)

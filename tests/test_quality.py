@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-import bench_quality  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from benchmarks import bench_quality  # noqa: E402
 
 CASES = list(bench_quality.cases(checked_only=True))
 

@@ -79,11 +79,15 @@ class StepRule:
         True makes schedules that count samples read the number of updates
         (batches) instead, as scikit-learn's SGD ``t_`` counts one update per
         sample.
+    decays_per_update : bool
+        With ``counts_updates`` False: also pass :meth:`size` the schedule's
+        rate at the number of updates, ``decay_lr``.
     """
 
     counts_updates = False
+    decays_per_update = False
 
-    def size(self, lr, base_lr, *, rows, weight):
+    def size(self, lr, base_lr, *, rows, weight, decay_lr):
         """The step size for the schedule's rate ``lr`` on a batch of ``rows``
         rows and total sample weight ``weight``."""
         return lr
@@ -102,13 +106,16 @@ class Stepper:
 
     def rate(self, clock, sched_state, *, rows, weight):
         """The step size of this step (a Python float)."""
-        config = self.config
+        config, rule = self.config, self.rule
         if config.samples_at_epoch_start:
             clock = replace(clock, n_samples_seen=self.epoch_samples)
-        if self.rule.counts_updates:
-            clock = replace(clock, n_samples_seen=float(clock.step))
-        lr = self.last_rate = config.schedule.rate(config.base_lr, clock, sched_state)
-        return self.rule.size(lr, config.base_lr, rows=rows, weight=weight)
+        by_update = replace(clock, n_samples_seen=float(clock.step))
+        lr = self.last_rate = config.schedule.rate(
+            config.base_lr, by_update if rule.counts_updates else clock, sched_state)
+        decay_lr = lr
+        if rule.decays_per_update and not rule.counts_updates:
+            decay_lr = config.schedule.rate(config.base_lr, by_update, sched_state)
+        return rule.size(lr, config.base_lr, rows=rows, weight=weight, decay_lr=decay_lr)
 
     def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
         """Update ``flat.buffer`` in place from the gradient buffer ``grads``

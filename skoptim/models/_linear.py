@@ -210,8 +210,13 @@ class PerSampleRate(StepRule):
     (:meth:`cap`) times the schedule's decay ``d = lr / lr_0``. Schedules then
     count weight updates (batches), as scikit-learn's ``t_`` counts updates
     (one per sample there), except on small data cut by weight, where the
-    summed per-sample steps count samples as scikit-learn does.
+    summed per-sample steps count samples as scikit-learn does; the decay of
+    the cap still counts updates there (counted in samples, it would shrink
+    the capped steps below scikit-learn's sums ``sqrt(batch)`` times faster
+    under ``'invscaling'``).
     """
+
+    decays_per_update = True
 
     def __init__(self, optimizer, *, curvature, curvature_max, n, grouped):
         self.optimizer, self.n = optimizer, n
@@ -232,10 +237,10 @@ class PerSampleRate(StepRule):
             self.caps[b] = 1.0 / (L_b * self.optimizer.step_gain())
         return self.caps[b]
 
-    def size(self, lr, base_lr, *, rows, weight):
+    def size(self, lr, base_lr, *, rows, weight, decay_lr):
         if not self.linear_scaling:
             return lr
-        decay = min(1.0, lr / base_lr)
+        decay = min(1.0, decay_lr / base_lr)
         return min(lr * weight, self.cap(rows) * decay)
 
 
