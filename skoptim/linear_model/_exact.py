@@ -61,8 +61,13 @@ reproduced:
   ... seconds`` lines of scikit-learn.
 
 The loop is plain Python over samples with NumPy work per sample; speed is a
-later concern. Multi-output targets are handled by the caller (one call per
-target).
+later concern. The state of one call (the scaled weights, the running
+average, ``t``, the L1 bookkeeping, the counters) lives in a private
+``_Replay`` object whose methods follow scikit-learn's steps: the checks and
+the random draws, an epoch, the per-sample step (prediction, step size, L2
+decay, update, intercept, average, L1 truncation), the end-of-epoch
+bookkeeping and the result; :func:`fit_exact` only drives it. Multi-output
+targets are handled by the caller (one call per target).
 
 **Classification** (``classification=True``) runs one binary problem of
 :class:`sklearn.linear_model.SGDClassifier` (its ``fit_binary``) on labels
@@ -564,6 +569,551 @@ def _r2(X_val, y_val, sw_val, w, intercept):
 
 
 # ---------------------------------------------------------------------------
+# The replay: the state of one call and the steps of _plain_sgd
+# ---------------------------------------------------------------------------
+
+
+def _round32(v):
+    """Round a double to single precision (and back to a Python float)."""
+    return float(np.float32(v))
+
+
+def _round64(v):
+    """Double precision: nothing to round."""
+    return v
+
+
+class _Replay:
+    """The state of one :func:`fit_exact` call, as scikit-learn's ``_plain_sgd``.
+
+    Built in the order of the original checks and draws: :meth:`__init__`
+    validates the data and the hyperparameters, :meth:`draw` makes the random
+    draws (split, seeds) and :meth:`init_state` sets the weights; :meth:`run`
+    then replays the epochs and :meth:`result` builds the
+    :class:`ExactResult`. Every floating-point operation of the per-sample
+    step (:meth:`_sample` and the helpers it calls) is the one, in the order,
+    of the module notes.
+    """
+
+    def __init__(self, params, X, y, sample_weight, max_iter, classification,
+                 weight_pos, weight_neg):
+        self._set_data(X, y, sample_weight, classification)
+        self._set_loss(params, weight_pos, weight_neg)
+        self._set_hyperparameters(params, max_iter)
+
+    # ---- setup ------------------------------------------------------------
+
+    def _set_data(self, X, y, sample_weight, classification):
+        """X (canonical CSR or C-contiguous), y and the sample weights."""
+        dtype = np.dtype(X.dtype)
+        if dtype not in _RESCALE_BELOW:
+            raise TypeError(f"X must be float64 or float32, got {dtype}.")
+        self.dtype = dtype
+        self.single = dtype == np.float32
+        self.cast = dtype.type  # rounds a double to X's precision
+        self.rnd = _round32 if self.single else _round64
+        self.sparse = sp.issparse(X)
+        if self.sparse:
+            X = sp.csr_matrix(X)
+            if not X.has_canonical_format:
+                X = X.copy()
+                X.sum_duplicates()
+            self.indptr = X.indptr.tolist()
+            self.indices = X.indices
+            self.xdata = X.data
+            self.xdata64 = self.xdata.astype(np.float64, copy=False)
+        else:
+            X = np.ascontiguousarray(X)
+            self.X64 = X.astype(np.float64, copy=False)
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        y = np.ascontiguousarray(y, dtype=dtype).reshape(-1)
+        if sample_weight is None:
+            self.sw = np.ones(self.n_samples, dtype=dtype)
+        else:
+            self.sw = np.ascontiguousarray(sample_weight, dtype=dtype).reshape(-1)
+        self.classification = bool(classification)
+        if self.classification and not np.all((y == 1.0) | (y == -1.0)):
+            raise ValueError(
+                "With classification=True, y must hold the binary labels -1.0 and "
+                f"+1.0; got {np.unique(y)[:10]!r}."
+            )
+        self.y = y
+
+    def _set_loss(self, params, weight_pos, weight_neg):
+        """The loss, the label encoding and the factor of every update."""
+        loss = _make_loss(params["loss"], params["epsilon"], self.classification)
+        self.loss_value, self.loss_grad = loss.value, loss.grad
+        self.is_hinge = isinstance(loss, _Hinge)
+        if self.classification and params["loss"] == "log_loss":
+            self.y = (self.y > 0).astype(self.dtype)  # scikit-learn's encoding
+        # The factor of every update: class_weight * sample_weight, a product of
+        # two values of X's precision taken in that precision.
+        rnd = self.rnd
+        cw_pos, cw_neg = rnd(float(weight_pos)), rnd(float(weight_neg))
+        self.step_factor = [rnd((cw_pos if yi > 0.0 else cw_neg) * wi)
+                            for yi, wi in zip(self.y.tolist(), self.sw.tolist())]
+
+    def _set_hyperparameters(self, params, max_iter):
+        """Penalty, learning rate and the other settings, checked and cast."""
+        penalty = _PENALTIES.get(str(params["penalty"]).lower())
+        if penalty is None:
+            raise ValueError(
+                "The exact mode (batch_size=1) supports penalty in 'l2', 'l1', "
+                f"'elasticnet' or None; got {params['penalty']!r}."
+            )
+        lr = _LEARNING_RATES.get(params["learning_rate"]) if isinstance(
+            params["learning_rate"], str) else None
+        if lr is None:
+            raise ValueError(
+                "The exact mode (batch_size=1) supports learning_rate in "
+                f"{sorted(_LEARNING_RATES)}; got {params['learning_rate']!r}."
+            )
+        self.params = params
+        self.penalty, self.lr = penalty, lr
+        self.alpha = float(params["alpha"])
+        l1_ratio = 0.0 if params["l1_ratio"] is None else float(params["l1_ratio"])
+        if penalty == _L2:
+            l1_ratio = 0.0
+        elif penalty == _L1:
+            l1_ratio = 1.0
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = bool(params["fit_intercept"])
+        self.tol_given = params["tol"] is not None
+        self.tol = -math.inf if params["tol"] is None else float(params["tol"])
+        self.shuffle = bool(params["shuffle"])
+        self.verbose = int(params["verbose"])
+        self.eta0_param = params["eta0"]
+        self.eta0 = float(params["eta0"])
+        self.power_t = float(params["power_t"])
+        self.early_stopping = bool(params["early_stopping"])
+        self.n_iter_no_change = int(params["n_iter_no_change"])
+        self.average = int(params["average"])
+        self.max_iter = int(max_iter)
+        self.pa = lr >= _PA1
+        # The objective carries the penalty except for passive-aggressive steps.
+        self.objective_penalty = not self.pa and penalty != _NO_PENALTY
+        self.l1_part = penalty in (_L1, _ELASTICNET)
+        self.decay_part = penalty >= _L2
+        self.rescale_below = _RESCALE_BELOW[self.dtype]
+        self.intercept_decay = _SPARSE_INTERCEPT_DECAY if self.sparse else 1.0
+
+    def _draw_split(self, validation_mask, random_state):
+        """The validation rows: the given mask, a drawn split, or None."""
+        if validation_mask is not None:
+            return validation_mask
+        if not self.early_stopping:
+            return None
+        if self.classification:
+            return classifier_validation_mask(
+                self.y, self.sw, self.params["validation_fraction"], random_state
+            )
+        return _validation_mask(
+            self.n_samples, self.params["validation_fraction"], random_state, self.sw
+        )
+
+    def draw(self, validation_mask, random_state, seed):
+        """The random draws, in scikit-learn's order, and the split's effects."""
+        if validation_mask is not None:
+            validation_mask = np.asarray(validation_mask, dtype=bool).reshape(-1)
+            if validation_mask.shape[0] != self.n_samples:
+                raise ValueError(
+                    f"validation_mask has {validation_mask.shape[0]} entries, X "
+                    f"has {self.n_samples} rows."
+                )
+        if self.classification:
+            # fit_binary: the dataset's seed, the split, then the shuffle seed.
+            rng = check_random_state(random_state) if seed is None else None
+            if rng is not None:
+                rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
+            val_mask = self._draw_split(validation_mask, random_state)
+            if rng is not None:
+                seed = int(rng.randint(0, _SEED_BOUND))
+        else:
+            # _fit_regressor: the split, the shuffle seed, then the dataset's.
+            val_mask = self._draw_split(validation_mask, random_state)
+            if seed is None:
+                rng = check_random_state(random_state)
+                seed = int(rng.randint(0, _SEED_BOUND))
+                rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
+        self._set_split(val_mask, int(seed))
+
+    def _set_split(self, val_mask, seed):
+        """The rows skipped, the validation data and the epoch permutation."""
+        if val_mask is not None and not val_mask.any():
+            val_mask = None  # nothing held out (scikit-learn's all-False mask)
+        self.skip = val_mask.tolist() if val_mask is not None else None
+        if self.early_stopping:
+            vm = val_mask if val_mask is not None else np.zeros(
+                self.n_samples, dtype=bool)
+            self.X_val, self.y_val, self.sw_val = self.X[vm], self.y[vm], self.sw[vm]
+            self.classes = np.array([-1, 1], dtype=self.y.dtype)
+        self.perm = _epoch_permutation(self.n_samples, seed) if self.shuffle else None
+        self.order = np.arange(self.n_samples, dtype=np.intp)
+        self.n_train = self.n_samples - (
+            int(val_mask.sum()) if val_mask is not None else 0)
+
+    def init_state(self, coef, intercept, standard, t):
+        """Weights, intercept, running average, counters and step size."""
+        dtype, n_features = self.dtype, self.n_features
+        self.averaging = self.average > 0
+        if self.averaging and standard is not None:
+            w = np.array(standard["standard_coef"], dtype=dtype).reshape(-1)
+            b0 = float(np.asarray(standard["standard_intercept"]).reshape(-1)[0])
+            self.aw = np.array(standard["average_coef"], dtype=dtype).reshape(-1)
+            self.avg_intercept = float(
+                np.asarray(standard["average_intercept"]).reshape(-1)[0])
+        else:
+            w = np.array(coef, dtype=dtype).reshape(-1)
+            b0 = float(np.asarray(intercept).reshape(-1)[0])
+            self.aw = np.zeros(n_features, dtype=dtype) if self.averaging else None
+            self.avg_intercept = 0.0
+        if w.shape[0] != n_features:
+            raise ValueError(
+                f"coef has {w.shape[0]} entries, X has {n_features} features."
+            )
+        self.w, self.bias = w, b0
+        self.t = self.t_in = float(t)
+        # True weights are wscale * w; the running average is (aw + a * w) / b.
+        self.wscale, self.avg_a, self.avg_b = 1.0, 0.0, 1.0
+        # L1 applied so far (q) and L1 a weight could have received so far (u).
+        self.q = np.zeros(n_features, dtype=dtype) if self.l1_part else None
+        self.u = 0.0
+        self.sq_norm = float(np.dot(w, w))
+        self.l1_norm = float(np.sum(np.abs(w)))
+        self.eta = self.eta0
+        self.optimal_init = 0.0
+        if self.lr == _OPTIMAL:
+            # Start t so that the first step is about 1 / sqrt(alpha) in size.
+            typw = math.sqrt(1.0 / math.sqrt(self.alpha))
+            initial_eta0 = typw / max(1.0, self.loss_grad(1.0, -typw))
+            self.optimal_init = 1.0 / (initial_eta0 * self.alpha)
+        self.y_list = self.y.tolist()
+
+    # ---- the scaled representation ------------------------------------------
+
+    def fold_scale(self):
+        """Fold wscale (and the average's a, b) into the stored vectors."""
+        w, aw, cast = self.w, self.aw, self.cast
+        if aw is not None:
+            np.add(aw, cast(self.avg_a) * w, out=aw)
+            np.multiply(aw, cast(1.0 / self.avg_b), out=aw)
+            self.avg_a = 0.0
+            self.avg_b = 1.0
+        np.multiply(w, cast(self.wscale), out=w)
+        self.wscale = 1.0
+
+    def exposed(self, n_epochs):
+        """Copies of what scikit-learn would expose after n_epochs epochs."""
+        w, dtype = self.w, self.dtype
+        if (self.averaging
+                and self.average <= self.t_in + n_epochs * self.n_samples - 1.0):
+            avg = (self.aw.astype(np.float64)
+                   + self.avg_a * w.astype(np.float64)) / self.avg_b
+            return avg.astype(dtype), np.array([self.avg_intercept], dtype=dtype)
+        plain = (w.astype(np.float64) * self.wscale).astype(dtype)
+        return plain, np.array([self.bias], dtype=dtype)
+
+    # ---- the epochs ---------------------------------------------------------
+
+    def run(self, on_epoch_end, validation_score):
+        """Replay up to ``max_iter`` epochs; sets ``epoch`` (the last index)."""
+        self.no_improvement = 0
+        self.best_objective = math.inf
+        self.best_score = -math.inf
+        self.loss_curve, self.scores = [], []
+        self.converged = False
+        self.overflow = False
+        self.count = 0
+        epoch = 0
+        self.t_start = time.time()
+        with np.errstate(all="ignore"):
+            for epoch in range(self.max_iter):
+                if self.verbose > 0:
+                    print("-- Epoch %d" % (epoch + 1))
+                self._epoch()
+                self.loss_curve.append(self.sumloss / self.n_train)
+                # scikit-learn checks the weights; the loss is checked too, so
+                # that predictions that overflowed (finite weights, huge X)
+                # raise as well.
+                if (not math.isfinite(self.bias) or not np.all(np.isfinite(self.w))
+                        or not math.isfinite(self.sumloss)):
+                    self.overflow = True
+                    break
+                if self._end_epoch(epoch, on_epoch_end, validation_score):
+                    break
+        self.epoch = epoch
+
+    def _epoch(self):
+        """One pass over the (shuffled) training rows."""
+        self.sumloss = 0.0
+        self.objective_sum = 0.0
+        if self.shuffle:
+            self.order = self.order[self.perm]
+        skip = self.skip
+        sample = self._sample
+        for i in self.order.tolist():
+            if skip is not None and skip[i]:
+                continue  # validation row
+            sample(i)
+
+    # ---- one sample ---------------------------------------------------------
+
+    def _sample(self, i):
+        """One step of the inner loop on row ``i``, in _plain_sgd's order."""
+        if self.sparse:
+            indptr = self.indptr
+            lo, hi = indptr[i], indptr[i + 1]
+            ind = self.indices[lo:hi]
+            x = self.xdata[lo:hi]
+            x64 = self.xdata64[lo:hi]
+        else:
+            ind = slice(None)
+            x = self.X[i]
+            x64 = self.X64[i]
+        yi = self.y_list[i]
+        rnd = self.rnd
+
+        # prediction; in single precision each product is rounded
+        if self.single:
+            raw = float(np.sum(self.w[ind] * x, dtype=np.float64))
+        else:
+            raw = float(np.dot(self.w[ind], x))
+        p = rnd(raw * self.wscale) + self.bias
+
+        lr = self.lr
+        if lr == _OPTIMAL:
+            self.eta = 1.0 / (self.alpha * (self.optimal_init + self.t - 1))
+        elif lr == _INVSCALING:
+            self.eta = self.eta0 / math.pow(self.t, self.power_t)
+
+        cur = self.loss_value(yi, p)
+        self.sumloss += cur
+        self.objective_sum += cur
+        if self.objective_penalty:
+            nrm = rnd(math.sqrt(self.sq_norm))
+            l1_ratio = self.l1_ratio
+            self.objective_sum += self.alpha * (
+                (1 - l1_ratio) * 0.5 * (nrm * nrm) + l1_ratio * rnd(self.l1_norm)
+            )
+
+        step = self._step(yi, p, x64)
+        if step is None:
+            return  # 'pa1' on an all-zero row: not counted in t
+        step *= self.step_factor[i]
+
+        if self.decay_part:
+            self._decay()
+        if step != 0.0:
+            self._update(ind, x64, step)
+        if self.fit_intercept and step != 0:
+            self.bias += step * self.intercept_decay
+        if 0 < self.average <= self.t:
+            self._average(ind, x64, step)
+        if self.l1_part:
+            self._truncate_l1(ind)
+        self.t += 1
+        self.count += 1
+
+    def _step(self, yi, p, x64):
+        """The step before the sample's weight (None: skip the sample)."""
+        lr = self.lr
+        if lr == _PA1:
+            sqx = float(np.dot(x64, x64))
+            if sqx == 0:
+                return None
+            step = min(self.eta0, self.loss_value(yi, p) / sqx)
+        elif lr == _PA2:
+            sqx = float(np.dot(x64, x64))
+            step = self.loss_value(yi, p) / (sqx + 0.5 / self.eta0)
+        else:
+            dloss = self.loss_grad(yi, p)
+            if dloss < -_GRAD_CLIP:
+                dloss = -_GRAD_CLIP
+            elif dloss > _GRAD_CLIP:
+                dloss = _GRAD_CLIP
+            step = -self.eta * dloss
+        if self.pa:
+            if self.is_hinge:
+                step *= yi  # classification
+            elif yi - p < 0:
+                step = -step  # regression
+        return step
+
+    def _decay(self):
+        """The L2 part of the penalty: a factor on wscale (and on the norms)."""
+        rnd = self.rnd
+        c = rnd(max(0.0, 1.0 - ((1.0 - self.l1_ratio) * self.eta * self.alpha)))
+        self.wscale *= c
+        self.sq_norm *= rnd(c * c)
+        self.l1_norm *= abs(c)
+        if self.wscale < self.rescale_below:
+            self.fold_scale()
+
+    def _update(self, ind, x64, step):
+        """Add the step to the sample's features; track the norms."""
+        rnd, w = self.rnd, self.w
+        c = rnd(step)
+        ws = rnd(self.wscale)
+        w[ind] = w[ind] + x64 * rnd(c / ws)
+        wv = w[ind]
+        if self.single:
+            acc2 = float(np.sum(wv * wv, dtype=np.float64))
+            acc1 = float(np.sum(np.abs(wv), dtype=np.float64))
+        else:
+            acc2 = float(np.dot(wv, wv))
+            acc1 = float(np.sum(np.abs(wv)))
+        self.sq_norm = acc2 * rnd(ws * ws)
+        self.l1_norm = acc1 * ws
+
+    def _average(self, ind, x64, step):
+        """The ASGD update of (aw + a * w) / b and of the averaged intercept."""
+        t, average = self.t, self.average
+        n_avg = self.rnd(t - average + 1)
+        mu = 1.0 / n_avg
+        aw = self.aw
+        aw[ind] = aw[ind] + (x64 * self.avg_a) * (-self.rnd(step) / self.wscale)
+        if n_avg > 1:
+            self.avg_b /= 1.0 - mu
+        self.avg_a += mu * self.avg_b * self.wscale
+        self.avg_intercept += (self.bias - self.avg_intercept) / (t - average + 1)
+
+    def _truncate_l1(self, ind):
+        """The cumulative truncated L1 gradient on the sample's features."""
+        w, q, wscale = self.w, self.q, self.wscale
+        self.u += self.l1_ratio * self.eta * self.alpha
+        u = self.u
+        z = w[ind].astype(np.float64)
+        qz = q[ind].astype(np.float64)
+        sz = wscale * z
+        new = z.copy()
+        pos = sz > 0.0
+        neg = sz < 0.0
+        new[pos] = np.maximum(0.0, z[pos] - (u + qz[pos]) / wscale)
+        new[neg] = np.minimum(0.0, z[neg] + (u - qz[neg]) / wscale)
+        w[ind] = new
+        q[ind] = qz + wscale * (w[ind].astype(np.float64) - z)
+
+    # ---- end of an epoch ----------------------------------------------------
+
+    def _end_epoch(self, epoch, on_epoch_end, validation_score):
+        """Score, report, stopping rule and callback; True stops training."""
+        objective = self.objective_sum / self.n_train
+        score = None
+        if self.early_stopping:
+            score = self._validation_score(validation_score)
+            self.scores.append(score)
+        if self.verbose > 0:
+            self._report(objective, score)
+        self._count_no_improvement(objective, score)
+        stop = False
+        if self.no_improvement >= self.n_iter_no_change:
+            if self.lr == _ADAPTIVE and self.eta > 1e-6:
+                self.eta = self.eta / 5
+                self.no_improvement = 0
+            else:
+                if self.verbose:
+                    print("Convergence after %d epochs took %.2f seconds"
+                          % (epoch + 1, time.time() - self.t_start))
+                self.converged = stop = True
+        if on_epoch_end is not None:
+            cb_coef, cb_intercept = self.exposed(epoch + 1)
+            if on_epoch_end(epoch, cb_coef, cb_intercept, score):
+                stop = True
+        return stop
+
+    def _validation_score(self, validation_score):
+        """The score on the validation rows of the stored (unscaled) ``w``."""
+        if validation_score is not None:
+            return float(validation_score(self.w.copy(), float(self.bias)))
+        if self.classification:
+            return _accuracy(self.X_val, self.y_val, self.sw_val, self.w,
+                             self.bias, self.classes)
+        return _r2(self.X_val, self.y_val, self.sw_val, self.w, self.bias)
+
+    def _report(self, objective, score):
+        """scikit-learn's verbose lines after an epoch."""
+        report = (
+            "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
+            "Objective: %f" % (self.rnd(math.sqrt(self.sq_norm)),
+                               np.count_nonzero(self.w), self.bias, self.count,
+                               self.sumloss / self.n_train, objective)
+        )
+        if self.early_stopping:
+            report += ", Validation score: %f" % score
+        print(report)
+        print("Total training time: %.2f seconds." % (time.time() - self.t_start))
+
+    def _count_no_improvement(self, objective, score):
+        """Update the count of epochs without improvement, and the best."""
+        tol = self.tol
+        if self.early_stopping:
+            if tol > -math.inf and score < self.best_score + tol:
+                self.no_improvement += 1
+            else:
+                self.no_improvement = 0
+            if score > self.best_score:
+                self.best_score = score
+        else:
+            if tol > -math.inf and objective > self.best_objective - tol:
+                self.no_improvement += 1
+            else:
+                self.no_improvement = 0
+            if objective < self.best_objective:
+                self.best_objective = objective
+
+    # ---- the result ---------------------------------------------------------
+
+    def result(self, incremental):
+        """The :class:`ExactResult` of the call (or the overflow error)."""
+        if self.overflow:
+            raise ValueError(
+                "Floating-point under-/overflow occurred at epoch #%d. Scaling "
+                "input data with StandardScaler or MinMaxScaler might help. "
+                "(skoptim: or try a smaller eta0, now %r.)"
+                % (self.epoch + 1, self.eta0_param)
+            )
+        with np.errstate(all="ignore"):
+            self.fold_scale()
+        n_iter = self.epoch + 1
+        t_out = self.t_in + n_iter * self.n_samples
+        w, bias, aw, avg_intercept = self.w, self.bias, self.aw, self.avg_intercept
+        if self.averaging:
+            standard_out = {
+                "standard_coef": w,
+                "standard_intercept": np.array([bias], dtype=np.float64),
+                "average_coef": aw,
+                "average_intercept": np.array([avg_intercept], dtype=np.float64),
+            }
+            if self.average <= t_out - 1.0:
+                out_coef, out_intercept = aw.copy(), avg_intercept
+            else:
+                out_coef, out_intercept = w.copy(), bias
+        else:
+            standard_out = None
+            out_coef, out_intercept = w, bias
+        if not incremental and self.tol_given and n_iter == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        return ExactResult(
+            coef=out_coef,
+            intercept=np.array([out_intercept], dtype=self.dtype),
+            standard=standard_out,
+            n_iter=n_iter,
+            t=float(t_out),
+            loss_curve=[float(v) for v in self.loss_curve],
+            validation_scores=[float(s) for s in self.scores],
+            best_validation_score=(float(self.best_score) if self.early_stopping
+                                   else None),
+            converged=self.converged,
+            intercept_double=np.array([out_intercept], dtype=np.float64),
+        )
+
+
+# ---------------------------------------------------------------------------
 # The fit
 # ---------------------------------------------------------------------------
 
@@ -689,425 +1239,9 @@ def fit_exact(params, X, y, sample_weight, *, coef, intercept, standard, t, max_
     (``incremental=False``) with ``tol`` not None runs ``max_iter`` epochs,
     even if the stopping rule fired in the last one (as scikit-learn does).
     """
-    dtype = np.dtype(X.dtype)
-    if dtype not in _RESCALE_BELOW:
-        raise TypeError(f"X must be float64 or float32, got {dtype}.")
-    single = dtype == np.float32
-    cast = dtype.type  # rounds a double to X's precision
-    if single:
-        def rnd(v):
-            return float(np.float32(v))
-    else:
-        def rnd(v):
-            return v
-
-    sparse = sp.issparse(X)
-    if sparse:
-        X = sp.csr_matrix(X)
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()
-        indptr = X.indptr.tolist()
-        indices = X.indices
-        xdata = X.data
-        xdata64 = xdata.astype(np.float64, copy=False)
-    else:
-        X = np.ascontiguousarray(X)
-        X64 = X.astype(np.float64, copy=False)
-    n_samples, n_features = X.shape
-    y = np.ascontiguousarray(y, dtype=dtype).reshape(-1)
-    if sample_weight is None:
-        sw = np.ones(n_samples, dtype=dtype)
-    else:
-        sw = np.ascontiguousarray(sample_weight, dtype=dtype).reshape(-1)
-    classification = bool(classification)
-    if classification and not np.all((y == 1.0) | (y == -1.0)):
-        raise ValueError(
-            "With classification=True, y must hold the binary labels -1.0 and "
-            f"+1.0; got {np.unique(y)[:10]!r}."
-        )
-
-    # ---- hyperparameters ------------------------------------------------
-    loss = _make_loss(params["loss"], params["epsilon"], classification)
-    loss_value, loss_grad = loss.value, loss.grad
-    is_hinge = isinstance(loss, _Hinge)
-    if classification and params["loss"] == "log_loss":
-        y = (y > 0).astype(dtype)  # scikit-learn's label encoding for it
-    # The factor of every update: class_weight * sample_weight, a product of
-    # two values of X's precision taken in that precision.
-    cw_pos, cw_neg = rnd(float(weight_pos)), rnd(float(weight_neg))
-    step_factor = [rnd((cw_pos if yi > 0.0 else cw_neg) * wi)
-                   for yi, wi in zip(y.tolist(), sw.tolist())]
-    penalty = _PENALTIES.get(str(params["penalty"]).lower())
-    if penalty is None:
-        raise ValueError(
-            "The exact mode (batch_size=1) supports penalty in 'l2', 'l1', "
-            f"'elasticnet' or None; got {params['penalty']!r}."
-        )
-    lr = _LEARNING_RATES.get(params["learning_rate"]) if isinstance(
-        params["learning_rate"], str) else None
-    if lr is None:
-        raise ValueError(
-            "The exact mode (batch_size=1) supports learning_rate in "
-            f"{sorted(_LEARNING_RATES)}; got {params['learning_rate']!r}."
-        )
-    alpha = float(params["alpha"])
-    l1_ratio = 0.0 if params["l1_ratio"] is None else float(params["l1_ratio"])
-    if penalty == _L2:
-        l1_ratio = 0.0
-    elif penalty == _L1:
-        l1_ratio = 1.0
-    fit_intercept = bool(params["fit_intercept"])
-    tol = -math.inf if params["tol"] is None else float(params["tol"])
-    shuffle = bool(params["shuffle"])
-    verbose = int(params["verbose"])
-    eta0 = float(params["eta0"])
-    power_t = float(params["power_t"])
-    early_stopping = bool(params["early_stopping"])
-    n_iter_no_change = int(params["n_iter_no_change"])
-    average = int(params["average"])
-    max_iter = int(max_iter)
-    pa = lr >= _PA1
-    l1_part = penalty in (_L1, _ELASTICNET)
-    decay_part = penalty >= _L2
-    rescale_below = _RESCALE_BELOW[dtype]
-
-    # ---- random draws, in scikit-learn's order --------------------------
-    if validation_mask is not None:
-        val_mask = np.asarray(validation_mask, dtype=bool).reshape(-1)
-        if val_mask.shape[0] != n_samples:
-            raise ValueError(
-                f"validation_mask has {val_mask.shape[0]} entries, X has "
-                f"{n_samples} rows."
-            )
-
-    def draw_split():
-        if validation_mask is not None:
-            return val_mask
-        if not early_stopping:
-            return None
-        if classification:
-            return classifier_validation_mask(
-                y, sw, params["validation_fraction"], random_state
-            )
-        return _validation_mask(
-            n_samples, params["validation_fraction"], random_state, sw
-        )
-
-    if classification:
-        # fit_binary: the dataset's seed, then the split, then the shuffle seed.
-        rng = check_random_state(random_state) if seed is None else None
-        if rng is not None:
-            rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
-        val_mask = draw_split()
-        if rng is not None:
-            seed = int(rng.randint(0, _SEED_BOUND))
-    else:
-        # _fit_regressor: the split, then the shuffle seed, then the dataset's.
-        val_mask = draw_split()
-        if seed is None:
-            rng = check_random_state(random_state)
-            seed = int(rng.randint(0, _SEED_BOUND))
-            rng.randint(1, _SEED_BOUND)  # the dataset's own seed: unused here
-    seed = int(seed)
-    if val_mask is not None and not val_mask.any():
-        val_mask = None  # nothing held out (scikit-learn's all-False mask)
-    if val_mask is not None:
-        skip = val_mask.tolist()
-    else:
-        skip = None
-    if early_stopping:
-        vm = val_mask if val_mask is not None else np.zeros(n_samples, dtype=bool)
-        X_val, y_val, sw_val = X[vm], y[vm], sw[vm]
-        classes = np.array([-1, 1], dtype=y.dtype)
-    perm = _epoch_permutation(n_samples, seed) if shuffle else None
-    order = np.arange(n_samples, dtype=np.intp)
-    intercept_decay = _SPARSE_INTERCEPT_DECAY if sparse else 1.0
-    n_train = n_samples - (int(val_mask.sum()) if val_mask is not None else 0)
-
-    # ---- state ----------------------------------------------------------
-    averaging = average > 0
-    if averaging and standard is not None:
-        w = np.array(standard["standard_coef"], dtype=dtype).reshape(-1)
-        b0 = float(np.asarray(standard["standard_intercept"]).reshape(-1)[0])
-        aw = np.array(standard["average_coef"], dtype=dtype).reshape(-1)
-        avg_intercept = float(np.asarray(standard["average_intercept"]).reshape(-1)[0])
-    else:
-        w = np.array(coef, dtype=dtype).reshape(-1)
-        b0 = float(np.asarray(intercept).reshape(-1)[0])
-        aw = np.zeros(n_features, dtype=dtype) if averaging else None
-        avg_intercept = 0.0
-    if w.shape[0] != n_features:
-        raise ValueError(
-            f"coef has {w.shape[0]} entries, X has {n_features} features."
-        )
-    bias = b0
-    t = float(t)
-    t_in = t
-    # True weights are wscale * w; the running average is (aw + a * w) / b.
-    wscale = 1.0
-    avg_a = 0.0
-    avg_b = 1.0
-    q = np.zeros(n_features, dtype=dtype) if l1_part else None  # L1 applied so far
-    u = 0.0  # L1 penalty a weight could have received so far
-    sq_norm = float(np.dot(w, w))
-    l1_norm = float(np.sum(np.abs(w)))
-
-    def fold_scale():
-        """Fold wscale (and the average's a, b) into the stored vectors."""
-        nonlocal wscale, avg_a, avg_b
-        if aw is not None:
-            np.add(aw, cast(avg_a) * w, out=aw)
-            np.multiply(aw, cast(1.0 / avg_b), out=aw)
-            avg_a = 0.0
-            avg_b = 1.0
-        np.multiply(w, cast(wscale), out=w)
-        wscale = 1.0
-
-    def exposed(n_epochs):
-        """Copies of what scikit-learn would expose after n_epochs epochs."""
-        if averaging and average <= t_in + n_epochs * n_samples - 1.0:
-            avg = (aw.astype(np.float64) + avg_a * w.astype(np.float64)) / avg_b
-            return avg.astype(dtype), np.array([avg_intercept], dtype=dtype)
-        plain = (w.astype(np.float64) * wscale).astype(dtype)
-        return plain, np.array([bias], dtype=dtype)
-
-    eta = eta0
-    optimal_init = 0.0
-    if lr == _OPTIMAL:
-        # Start t so that the first step is about 1 / sqrt(alpha) in size.
-        typw = math.sqrt(1.0 / math.sqrt(alpha))
-        initial_eta0 = typw / max(1.0, loss_grad(1.0, -typw))
-        optimal_init = 1.0 / (initial_eta0 * alpha)
-
-    y_list = y.tolist()
-    no_improvement = 0
-    best_objective = math.inf
-    best_score = -math.inf
-    loss_curve, scores = [], []
-    converged = False
-    overflow = False
-    count = 0
-    epoch = 0
-    t_start = time.time()
-
-    with np.errstate(all="ignore"):
-        for epoch in range(max_iter):
-            sumloss = 0.0
-            objective_sum = 0.0
-            if verbose > 0:
-                print("-- Epoch %d" % (epoch + 1))
-            if shuffle:
-                order = order[perm]
-            for i in order.tolist():
-                if skip is not None and skip[i]:
-                    continue  # validation row
-                if sparse:
-                    lo, hi = indptr[i], indptr[i + 1]
-                    ind = indices[lo:hi]
-                    x = xdata[lo:hi]
-                    x64 = xdata64[lo:hi]
-                else:
-                    ind = slice(None)
-                    x = X[i]
-                    x64 = X64[i]
-                yi = y_list[i]
-
-                # prediction; in single precision each product is rounded
-                if single:
-                    raw = float(np.sum(w[ind] * x, dtype=np.float64))
-                else:
-                    raw = float(np.dot(w[ind], x))
-                p = rnd(raw * wscale) + bias
-
-                if lr == _OPTIMAL:
-                    eta = 1.0 / (alpha * (optimal_init + t - 1))
-                elif lr == _INVSCALING:
-                    eta = eta0 / math.pow(t, power_t)
-
-                cur = loss_value(yi, p)
-                sumloss += cur
-                objective_sum += cur
-                if not pa and penalty != _NO_PENALTY:
-                    nrm = rnd(math.sqrt(sq_norm))
-                    objective_sum += alpha * (
-                        (1 - l1_ratio) * 0.5 * (nrm * nrm) + l1_ratio * rnd(l1_norm)
-                    )
-
-                if lr == _PA1:
-                    sqx = float(np.dot(x64, x64))
-                    if sqx == 0:
-                        continue  # not counted in t
-                    step = min(eta0, loss_value(yi, p) / sqx)
-                elif lr == _PA2:
-                    sqx = float(np.dot(x64, x64))
-                    step = loss_value(yi, p) / (sqx + 0.5 / eta0)
-                else:
-                    dloss = loss_grad(yi, p)
-                    if dloss < -_GRAD_CLIP:
-                        dloss = -_GRAD_CLIP
-                    elif dloss > _GRAD_CLIP:
-                        dloss = _GRAD_CLIP
-                    step = -eta * dloss
-                if pa:
-                    if is_hinge:
-                        step *= yi  # classification
-                    elif yi - p < 0:
-                        step = -step  # regression
-                step *= step_factor[i]
-
-                if decay_part:
-                    c = rnd(max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)))
-                    wscale *= c
-                    sq_norm *= rnd(c * c)
-                    l1_norm *= abs(c)
-                    if wscale < rescale_below:
-                        fold_scale()
-
-                if step != 0.0:
-                    c = rnd(step)
-                    ws = rnd(wscale)
-                    w[ind] = w[ind] + x64 * rnd(c / ws)
-                    wv = w[ind]
-                    if single:
-                        acc2 = float(np.sum(wv * wv, dtype=np.float64))
-                        acc1 = float(np.sum(np.abs(wv), dtype=np.float64))
-                    else:
-                        acc2 = float(np.dot(wv, wv))
-                        acc1 = float(np.sum(np.abs(wv)))
-                    sq_norm = acc2 * rnd(ws * ws)
-                    l1_norm = acc1 * ws
-                if fit_intercept and step != 0:
-                    bias += step * intercept_decay
-
-                if 0 < average <= t:
-                    n_avg = rnd(t - average + 1)
-                    mu = 1.0 / n_avg
-                    aw[ind] = aw[ind] + (x64 * avg_a) * (-rnd(step) / wscale)
-                    if n_avg > 1:
-                        avg_b /= 1.0 - mu
-                    avg_a += mu * avg_b * wscale
-                    avg_intercept += (bias - avg_intercept) / (t - average + 1)
-
-                if l1_part:
-                    u += l1_ratio * eta * alpha
-                    z = w[ind].astype(np.float64)
-                    qz = q[ind].astype(np.float64)
-                    sz = wscale * z
-                    new = z.copy()
-                    pos = sz > 0.0
-                    neg = sz < 0.0
-                    new[pos] = np.maximum(0.0, z[pos] - (u + qz[pos]) / wscale)
-                    new[neg] = np.minimum(0.0, z[neg] + (u - qz[neg]) / wscale)
-                    w[ind] = new
-                    q[ind] = qz + wscale * (w[ind].astype(np.float64) - z)
-
-                t += 1
-                count += 1
-
-            loss_curve.append(sumloss / n_train)
-            # scikit-learn checks the weights; the loss is checked too, so that
-            # predictions that overflowed (finite weights, huge X) raise as well.
-            if (not math.isfinite(bias) or not np.all(np.isfinite(w))
-                    or not math.isfinite(sumloss)):
-                overflow = True
-                break
-
-            objective = objective_sum / n_train
-            if early_stopping:
-                if validation_score is not None:
-                    score = float(validation_score(w.copy(), float(bias)))
-                elif classification:
-                    score = _accuracy(X_val, y_val, sw_val, w, bias, classes)
-                else:
-                    score = _r2(X_val, y_val, sw_val, w, bias)
-                scores.append(score)
-            if verbose > 0:
-                report = (
-                    "Norm: %.2f, NNZs: %d, Bias: %.6f, T: %d, Avg. loss: %f, "
-                    "Objective: %f" % (rnd(math.sqrt(sq_norm)), np.count_nonzero(w),
-                                       bias, count, sumloss / n_train, objective)
-                )
-                if early_stopping:
-                    report += ", Validation score: %f" % score
-                print(report)
-                print("Total training time: %.2f seconds." % (time.time() - t_start))
-            if early_stopping:
-                if tol > -math.inf and score < best_score + tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                if score > best_score:
-                    best_score = score
-            else:
-                if tol > -math.inf and objective > best_objective - tol:
-                    no_improvement += 1
-                else:
-                    no_improvement = 0
-                if objective < best_objective:
-                    best_objective = objective
-
-            stop = False
-            if no_improvement >= n_iter_no_change:
-                if lr == _ADAPTIVE and eta > 1e-6:
-                    eta = eta / 5
-                    no_improvement = 0
-                else:
-                    if verbose:
-                        print("Convergence after %d epochs took %.2f seconds"
-                              % (epoch + 1, time.time() - t_start))
-                    converged = stop = True
-            if on_epoch_end is not None:
-                cb_coef, cb_intercept = exposed(epoch + 1)
-                if on_epoch_end(epoch, cb_coef, cb_intercept,
-                                score if early_stopping else None):
-                    stop = True
-            if stop:
-                break
-
-    if overflow:
-        raise ValueError(
-            "Floating-point under-/overflow occurred at epoch #%d. Scaling input "
-            "data with StandardScaler or MinMaxScaler might help. (skoptim: or try "
-            "a smaller eta0, now %r.)" % (epoch + 1, params["eta0"])
-        )
-
-    with np.errstate(all="ignore"):
-        fold_scale()
-    n_iter = epoch + 1
-    t_out = t_in + n_iter * n_samples
-
-    if averaging:
-        standard_out = {
-            "standard_coef": w,
-            "standard_intercept": np.array([bias], dtype=np.float64),
-            "average_coef": aw,
-            "average_intercept": np.array([avg_intercept], dtype=np.float64),
-        }
-        if average <= t_out - 1.0:
-            out_coef, out_intercept = aw.copy(), avg_intercept
-        else:
-            out_coef, out_intercept = w.copy(), bias
-    else:
-        standard_out = None
-        out_coef, out_intercept = w, bias
-
-    if not incremental and params["tol"] is not None and n_iter == max_iter:
-        warnings.warn(
-            "Maximum number of iteration reached before convergence. Consider "
-            "increasing max_iter to improve the fit.",
-            ConvergenceWarning,
-        )
-
-    return ExactResult(
-        coef=out_coef,
-        intercept=np.array([out_intercept], dtype=dtype),
-        standard=standard_out,
-        n_iter=n_iter,
-        t=float(t_out),
-        loss_curve=[float(v) for v in loss_curve],
-        validation_scores=[float(s) for s in scores],
-        best_validation_score=float(best_score) if early_stopping else None,
-        converged=converged,
-        intercept_double=np.array([out_intercept], dtype=np.float64),
-    )
+    replay = _Replay(params, X, y, sample_weight, max_iter, classification,
+                     weight_pos, weight_neg)
+    replay.draw(validation_mask, random_state, seed)
+    replay.init_state(coef, intercept, standard, t)
+    replay.run(on_epoch_end, validation_score)
+    return replay.result(incremental)
