@@ -245,6 +245,30 @@ class PerSampleRate(StepRule):
 
 
 
+def _max_row_norm(X, backend, chunk=16384):
+    """The largest squared row norm of ``X``, in float64 (float32 data of
+    magnitude 1e20 has squares beyond float32), ``chunk`` rows at a time: a
+    few MiB of temporaries at most, and no copy of a sparse matrix."""
+    n = X.shape[0]
+    if sp.issparse(X):
+        # Row norms from the stored values.
+        row_max = 0.0
+        for start in range(0, n, chunk):
+            ptr = X.indptr[start:min(start + chunk, n) + 1]
+            values = X.data[ptr[0]:ptr[-1]].astype(np.float64, copy=False)
+            csum = np.concatenate(([0.0], np.cumsum(np.square(values))))
+            row_max = max(row_max, float(np.max(csum[ptr[1:] - ptr[0]]
+                                                - csum[ptr[:-1] - ptr[0]])))
+        return row_max
+    if backend.is_numpy:
+        return float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk],
+                                   dtype=np.float64).max()
+                         for s in range(0, n, chunk)))
+    xp = backend.xp
+    X64 = xp.astype(X, xp.float64) if X.dtype != xp.float64 else X
+    return float(xp.max(xp.sum(X64 * X64, axis=1)))
+
+
 def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
@@ -262,27 +286,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         backend = resolve_backend(X)
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
-    chunk = 16384  # rows per pass: a few MiB of temporaries at most
-    if sp.issparse(X):
-        # Row norms from the stored values, a chunk of rows at a time: no
-        # copy of the matrix.
-        row_max = 0.0
-        for start in range(0, n, chunk):
-            ptr = X.indptr[start:min(start + chunk, n) + 1]
-            values = X.data[ptr[0]:ptr[-1]].astype(np.float64, copy=False)
-            csum = np.concatenate(([0.0], np.cumsum(np.square(values))))
-            row_max = max(row_max, float(np.max(csum[ptr[1:] - ptr[0]]
-                                                - csum[ptr[:-1] - ptr[0]])))
-    elif backend.is_numpy:
-        # In float64: float32 data of magnitude 1e20 has squares beyond float32.
-        row_max = float(max(np.einsum("ij,ij->i", X[s:s + chunk], X[s:s + chunk],
-                                      dtype=np.float64).max()
-                            for s in range(0, n, chunk)))
-    else:
-        xp = backend.xp
-        X64 = xp.astype(X, xp.float64) if X.dtype != xp.float64 else X
-        row_max = float(xp.max(xp.sum(X64 * X64, axis=1)))
-    row_max += icpt
+    row_max = _max_row_norm(X, backend) + icpt
     row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
     m = int(min(n, 10_000, max(256, (4 << 20) // max(row_bytes, 1))))
     # 16 contiguous blocks spread over the data, the same rows for every
