@@ -301,6 +301,8 @@ class EngineEstimatorMixin(CallbackSupportMixin):
             # Another optimizer, other options or another parameter layout
             # (fit_intercept): a fresh optimizer state, the weights kept.
             state = replace(state, optimizer_state=None)
+        if not same_layout:
+            state = replace(state, l1_state=None)
         if not _same_object(schedule, self.learning_rate_):
             state = replace(state, schedule_state=schedule.init())
         return state

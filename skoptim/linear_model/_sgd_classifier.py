@@ -60,7 +60,9 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
 
     penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
         The regularization term. ``'l1'`` and ``'elasticnet'`` produce exact
-        zeros in ``coef_`` (proximal soft-thresholding after each step).
+        zeros in ``coef_``: the L1 part is applied after each step, cumulatively
+        (Tsuruoka et al. 2009, as scikit-learn does per sample) or, for the
+        adaptive solvers, as a proximal step in their metric.
 
     alpha : float, default=0.0001
         Regularization strength; also used by ``learning_rate='optimal'``.
@@ -119,7 +121,9 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
         are.
 
     eta0 : float, default=0.01
-        The base learning rate (not used by ``'optimal'``). For the
+        The base learning rate. ``'optimal'`` does not scale it, but its
+        capped mini-batch steps (Notes) shrink once its rate falls below
+        ``eta0``. For the
         non-adaptive solvers (``'sgd'``, ``'momentum'``, ``'nesterov'``) it
         is a *per-sample* rate, as in scikit-learn; for the adaptive solvers
         (``'adam'``, ...) it is the step size of each mini-batch update. For

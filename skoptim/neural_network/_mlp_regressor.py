@@ -156,7 +156,7 @@ class MLPRegressorPlus(RegressorTaskMixin, MLPMixin, RegressorMixin, BaseEstimat
 
     penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
         The regularization of the weights (not the intercepts). ``'l1'`` and
-        ``'elasticnet'`` give exact zeros (proximal steps); they need a
+        ``'elasticnet'`` give exact zeros (L1 steps after each update); they need a
         stochastic solver.
 
     l1_ratio : float, default=0.15
