@@ -35,10 +35,17 @@ try:
     import cupy
 
     HAS_GPU = cupy.cuda.runtime.getDeviceCount() > 0
-except Exception:  # CuPy not installed, or no driver / device
-    HAS_GPU = False
+    why_not = "CuPy sees no CUDA device"
+except ImportError:
+    HAS_GPU, why_not = False, "CuPy is not installed (pip install \"skoptim[gpu]\")"
+except Exception as exc:  # no driver, no device, a broken CUDA install
+    HAS_GPU, why_not = False, f"CuPy cannot reach a GPU ({type(exc).__name__}: {exc})"
 DEVICE = "cuda" if HAS_GPU else "cpu"
-print(f"GPU available: {HAS_GPU}; training with device={DEVICE!r}")
+if HAS_GPU:
+    print(f"GPU available: training with device={DEVICE!r}")
+else:
+    print(f"No GPU: {why_not}. Falling back to the CPU (device='cpu'); the GPU-only "
+          "steps below are skipped.")
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 # %%

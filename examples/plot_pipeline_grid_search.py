@@ -1,7 +1,7 @@
 """
-==========================================================
-Tuning optimizers in a Pipeline with GridSearchCV
-==========================================================
+============================================================
+Tuning optimizers in a Pipeline: grid and randomized search
+============================================================
 
 ``MLPClassifierPlus`` is an ordinary scikit-learn estimator: it goes into a
 :class:`~sklearn.pipeline.Pipeline` after a ``StandardScaler``, and its
@@ -9,8 +9,8 @@ optimizer is a parameter object whose own hyperparameters are tunable with
 the double-underscore syntax (``mlpclassifierplus__solver__beta_1``). This
 example searches over the optimizer (Adam vs AdamW), Adam's ``beta_1`` and
 the learning-rate schedule (constant vs cosine) with ``GridSearchCV`` on the
-digits, then follows the accuracy of the chosen model epoch by epoch with
-scikit-learn's :class:`~sklearn.callback.ScoringMonitor` callback.
+digits, then draws the optimizer, ``beta_1``, the base rate and the schedule
+from distributions with ``RandomizedSearchCV``.
 """
 
 # %%
@@ -19,11 +19,10 @@ scikit-learn's :class:`~sklearn.callback.ScoringMonitor` callback.
 import warnings
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.callback import ScoringMonitor
+from scipy.stats import loguniform, uniform
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -79,42 +78,53 @@ print(f"test accuracy of the refitted best pipeline: {search.score(X_test, y_tes
 print("fitted optimizer of the best model:", search.best_estimator_[-1].solver_)
 
 # %%
-# Per-epoch scores with scikit-learn's ScoringMonitor
-# ---------------------------------------------------
-# ``MLPClassifierPlus`` reports every epoch to scikit-learn's callbacks. Set
-# the callback on the MLP step: it receives the step's (scaled) training data
-# and a copy of the network as it was at the end of each epoch. A callable
-# ``scoring`` that returns a dict may score more than the training data: here
-# it also scores the test set, transformed by the pipeline's scaler (fitted
-# before the MLP step starts).
-best = clone(search.best_estimator_)
-
-
-def train_and_test_accuracy(mlp, X_scaled, y_true):
-    return {"train_acc": mlp.score(X_scaled, y_true),
-            "test_acc": mlp.score(best[0].transform(X_test), y_test)}
-
-
-monitor = ScoringMonitor(scoring=train_and_test_accuracy)
-best[-1].set_callbacks(monitor)
+# Randomized search: distributions, nested parameters and schedule names
+# ----------------------------------------------------------------------
+# ``RandomizedSearchCV`` draws a fixed number of candidates from lists and
+# SciPy distributions. Here ``solver__beta_1`` is drawn uniformly from
+# [0.7, 0.99] (again set on a copy of whichever optimizer was drawn), the
+# base rate log-uniformly between 0.001 and 0.1, and the schedule among five
+# names of :mod:`skoptim.optim`.
+param_distributions = {
+    "mlpclassifierplus__solver": [Adam(), AdamW()],
+    "mlpclassifierplus__solver__beta_1": uniform(0.7, 0.29),
+    "mlpclassifierplus__learning_rate_init": loguniform(1e-3, 1e-1),
+    "mlpclassifierplus__learning_rate": ["constant", "cosine", "exponential", "step",
+                                         "inverse_time"],
+}
+random_search = RandomizedSearchCV(pipe, param_distributions, n_iter=12, cv=3,
+                                   random_state=0, n_jobs=1)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    best.fit(X_train, y_train)
+    random_search.fit(X_train, y_train)
 
-log = monitor.get_logs()  # the most recent run: this fit of the pipeline
-epochs = [row for row in log.data if row["task_name"] == "epoch"]
-print(f"\n{log.estimator_name} run, {len(epochs)} epochs logged "
-      f"(n_iter_={best[-1].n_iter_})")
-print(f"{'epoch':>5} {'train acc':>9} {'test acc':>8} {'loss':>8}")
-for row in epochs:
-    epoch = row["task_id"] + 1
-    if epoch in (1, 2, 3, 5) or epoch % 10 == 0 or epoch == len(epochs):
-        print(f"{epoch:5d} {row['train_acc']:9.4f} {row['test_acc']:8.4f} "
-              f"{best[-1].loss_curve_[epoch - 1]:8.4f}")
+results = random_search.cv_results_
+print(f"\n{'rank':>4} {'solver':<8} {'beta_1':>6} {'lr_init':>8} {'learning_rate':<13} "
+      f"{'mean CV acc':>11} {'std':>6}")
+for i in np.argsort(results["rank_test_score"], kind="stable"):
+    params = results["params"][i]
+    print(f"{results['rank_test_score'][i]:4d} "
+          f"{type(params['mlpclassifierplus__solver']).__name__:<8} "
+          f"{params['mlpclassifierplus__solver__beta_1']:6.3f} "
+          f"{params['mlpclassifierplus__learning_rate_init']:8.4f} "
+          f"{params['mlpclassifierplus__learning_rate']:<13} "
+          f"{results['mean_test_score'][i]:11.4f} {results['std_test_score'][i]:6.4f}")
+print(f"\nbest CV accuracy: grid {search.best_score_:.4f} "
+      f"({len(search.cv_results_['params'])} candidates), randomized "
+      f"{random_search.best_score_:.4f} ({len(results['params'])} candidates)")
+print(f"test accuracy of the refitted best pipelines: grid "
+      f"{search.score(X_test, y_test):.4f}, randomized "
+      f"{random_search.score(X_test, y_test):.4f}")
+best_mlp = random_search.best_estimator_[-1]
+print(f"randomized search's best model: {type(best_mlp.solver_).__name__}"
+      f"(beta_1={float(best_mlp.solver_.beta_1):.3f}), learning_rate_init="
+      f"{float(best_mlp.learning_rate_init):.4f}, schedule {best_mlp.learning_rate_!r}")
 
 # %%
 # Plot (matplotlib is optional)
 # -----------------------------
+# Left, the grid's mean CV accuracy per candidate; right, the randomized
+# candidates against their base rate, one colour per schedule.
 try:
     import matplotlib
 
@@ -124,13 +134,25 @@ except ImportError:  # pragma: no cover
     plt = None
 
 if plt is not None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    x = [row["task_id"] + 1 for row in epochs]
-    ax.plot(x, [row["train_acc"] for row in epochs], label="train")
-    ax.plot(x, [row["test_acc"] for row in epochs], label="test")
-    ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0.85, 1.005),
-           title="ScoringMonitor on the best pipeline's MLP step")
-    ax.legend()
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    grid = search.cv_results_
+    labels = [f"{type(p['mlpclassifierplus__solver']).__name__}, "
+              f"b1={p['mlpclassifierplus__solver__beta_1']}, "
+              f"{p['mlpclassifierplus__learning_rate']}" for p in grid["params"]]
+    pos = np.arange(len(labels))
+    axes[0].barh(pos, grid["mean_test_score"], xerr=grid["std_test_score"])
+    axes[0].set_yticks(pos, labels, fontsize="small")
+    low = np.min(grid["mean_test_score"] - grid["std_test_score"])
+    axes[0].set(xlim=(low - 0.02, 1.0), xlabel="mean CV accuracy", title="GridSearchCV")
+    schedules = param_distributions["mlpclassifierplus__learning_rate"]
+    for schedule in schedules:
+        picked = [i for i, p in enumerate(results["params"])
+                  if p["mlpclassifierplus__learning_rate"] == schedule]
+        axes[1].scatter([results["params"][i]["mlpclassifierplus__learning_rate_init"]
+                         for i in picked],
+                        [results["mean_test_score"][i] for i in picked], label=schedule)
+    axes[1].set(xscale="log", xlabel="learning_rate_init", ylabel="mean CV accuracy",
+                title="RandomizedSearchCV (12 candidates)")
+    axes[1].legend(title="learning_rate", fontsize="small")
     fig.savefig("pipeline_grid_search.png")
     print("saved pipeline_grid_search.png")
