@@ -464,3 +464,20 @@ def write_results(name, text):
     path = RESULTS_DIR / name
     path.write_text(text)
     return path
+
+
+def add_save_argument(parser):
+    """``--save``: a run writes ``benchmarks/results/`` only when asked."""
+    parser.add_argument("--save", action="store_true",
+                        help="write the report to benchmarks/results/ (a run changes "
+                             "no file otherwise; --output NAME implies it)")
+
+
+def save_results(args, name, text):
+    """Write the report when ``--save`` or ``--output`` asks for it; say so."""
+    if not (getattr(args, "save", False) or getattr(args, "output", None)):
+        print(f"\nnot written (pass --save to write benchmarks/results/{name})")
+        return None
+    path = write_results(name, text)
+    print(f"\nwritten to {path}")
+    return path

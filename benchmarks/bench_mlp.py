@@ -38,7 +38,8 @@ from benchmarks._common import (  # noqa: E402
     machine_description,
     peak_memory,
     peak_traced_memory,
-    write_results,
+    add_save_argument,
+    save_results,
 )
 
 
@@ -172,6 +173,7 @@ def main(argv=None):
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument("--quick", action="store_true", help="6,000 x 784, 2 epochs")
     p.add_argument("--no-torch", action="store_true")
+    add_save_argument(p)
     p.add_argument("--repeats", type=int, default=3,
                    help="fits per contender; the fastest is reported")
     p.add_argument("--gpu", action="store_true",
@@ -270,8 +272,7 @@ def main(argv=None):
     for line in summary:
         log(line)
     name = args.output or ("bench_mlp_cpu_quick.txt" if args.quick else "bench_mlp_cpu.txt")
-    path = write_results(name, log.text())
-    print(f"\nwritten to {path}")
+    save_results(args, name, log.text())
 
 
 def main_gpu(args):
@@ -326,8 +327,7 @@ def main_gpu(args):
             log(f"- {name} time / skoptim time = {ratio:.2f} (target >= {target:g}: "
                 f"{'MET' if ratio >= target else 'NOT MET'}); accuracy {r['accuracy']:.4f} "
                 f"vs skoptim {ours['accuracy']:.4f}")
-    path = write_results(args.output or "bench_mlp_gpu.txt", log.text())
-    print(f"\nwritten to {path}")
+    save_results(args, args.output or "bench_mlp_gpu.txt", log.text())
 
 
 if __name__ == "__main__":

@@ -115,12 +115,12 @@ def compare(ours, theirs, name, params):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--save", action="store_true",
-                        help="write the table to benchmarks/results/bench_quality.txt")
-    args = parser.parse_args()
     if __package__ in (None, ""):
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks._common import machine_description
+    from benchmarks._common import add_save_argument, machine_description, save_results
+
+    add_save_argument(parser)
+    args = parser.parse_args()
 
     lines = [*(f"# {line}" for line in machine_description()),
              f"# mean test score over seeds {list(SEEDS)}; * = held to the tolerance "
@@ -137,10 +137,7 @@ def main():
                 f"{theirs:7.4f} {diff:+7.4f} {ok:>4} {t_ours:6.3f} {t_theirs:8.3f}")
         print(line, flush=True)
         lines.append(line)
-    if args.save:
-        out = Path(__file__).parent / "results" / "bench_quality.txt"
-        out.write_text("\n".join(lines) + "\n")
-        print(f"written to {out}")
+    save_results(args, "bench_quality.txt", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

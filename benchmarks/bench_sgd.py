@@ -61,7 +61,8 @@ from benchmarks._common import (  # noqa: E402
     median,
     peak_memory,
     timed,
-    write_results,
+    add_save_argument,
+    save_results,
 )
 
 DEFAULT_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
@@ -669,6 +670,7 @@ def parse_args(argv=None):
     p.add_argument("--blas-threads", type=int, default=None,
                    help="limit BLAS/OpenMP threads (threadpoolctl); default: library's")
     p.add_argument("--seed", type=int, default=0)
+    add_save_argument(p)
     p.add_argument("--output", type=str, default=None,
                    help="results file name under benchmarks/results/ "
                         "(default bench_sgd_cpu.txt, bench_sgd_cpu_quick.txt with --quick)")
@@ -761,8 +763,7 @@ def main(argv=None):
                      rows, "lrrrrr"))
     log()
     log(f"total benchmark wall time: {time.perf_counter() - start:.0f} s")
-    path = write_results(args.output, log.text())
-    print(f"\nwritten to {os.path.relpath(path)}")
+    save_results(args, args.output, log.text())
     return summaries
 
 

@@ -33,7 +33,8 @@ from benchmarks._common import (  # noqa: E402
     Report,
     format_table,
     machine_description,
-    write_results,
+    add_save_argument,
+    save_results,
 )
 from benchmarks.bench_sgd import make_dense, make_sparse  # noqa: E402
 
@@ -104,6 +105,7 @@ def main(argv=None):
     p.add_argument("--exact-max", type=int, default=10_000,
                    help="largest size for the (pure Python) exact mode")
     p.add_argument("--output", type=str, default=None)
+    add_save_argument(p)
     args = p.parse_args(argv)
     report = Report()
     report("# Quality with default parameters at every size (issue #8)")
@@ -117,7 +119,7 @@ def main(argv=None):
     report()
     run(args, report)
     name = args.output or ("bench_sizes_cpu_quick.txt" if args.quick else "bench_sizes_cpu.txt")
-    print(f"written to {write_results(name, report.text())}")
+    save_results(args, name, report.text())
 
 
 if __name__ == "__main__":
