@@ -88,10 +88,12 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
         ``'cosine'``, ``'plateau'``), scikit-learn's ``'pa1'``/``'pa2'``
         passive-aggressive rules (``loss='epsilon_insensitive'`` and
         ``solver='sgd'`` only), or a :class:`~skoptim.optim.Schedule`
-        object. As in scikit-learn, ``'invscaling'`` and ``'optimal'`` count
-        samples seen (``eta0 / t**power_t``, ``1 / (alpha * (t0 + t))``), and
-        ``'adaptive'`` divides the rate by 5 each time the stopping rule
-        stalls. A string is configured by ``power_t`` and ``alpha``; an
+        object. As in scikit-learn, ``'invscaling'`` is ``eta0 / t**power_t``
+        and ``'optimal'`` ``1 / (alpha * (t0 + t))``, where ``t`` counts
+        updates: samples seen on small shuffled data with the non-adaptive
+        solvers (a total sample weight up to 8192, cut into batches by
+        weight), mini-batch updates otherwise (see Notes); ``'adaptive'``
+        divides the rate by 5 each time the stopping rule stalls. A string is configured by ``power_t`` and ``alpha``; an
         object's own values are used as they are.
 
     eta0 : float, default=0.01
@@ -238,8 +240,9 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
     .. math:: w \\leftarrow w - \\min(\\eta_t W, 1/L)\\, \\bar g
 
     where :math:`\\bar g` is the batch's mean gradient, :math:`\\eta_t` the
-    per-sample rate of the schedule (counting samples seen, like
-    scikit-learn's ``t_``) and :math:`L` an upper bound of the loss's
+    per-sample rate of the schedule (counting updates, as scikit-learn's
+    ``t_`` does one per sample: batches here, or samples on small data) and
+    :math:`L` an upper bound of the loss's
     curvature, estimated once per fit by power iteration on the data's second
     moment. :math:`\\eta_t W` is the sum of the :math:`W` per-sample steps
     that scikit-learn would take (the linear scaling rule); the cap keeps

@@ -115,7 +115,9 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
         only), or a :class:`~skoptim.optim.Schedule` object. As in
         scikit-learn, ``'optimal'`` is ``1 / (alpha * (t0 + t))`` with
         Bottou's ``t0`` for the loss, and ``'invscaling'`` is ``eta0 /
-        t**power_t``, both counting samples seen; ``'adaptive'`` divides the
+        t**power_t``, ``t`` counting updates (samples seen on small shuffled
+        data with the non-adaptive solvers, mini-batches otherwise, as in
+        ``SGDRegressorPlus``); ``'adaptive'`` divides the
         rate by 5 each time the stopping rule stalls. A string is configured
         by ``power_t`` and ``alpha``; an object's own values are used as they
         are.

@@ -136,8 +136,10 @@ class MLPRegressorPlus(RegressorTaskMixin, MLPMixin, RegressorMixin, BaseEstimat
 
     validation_fraction : float, default=0.1
         Proportion of training data held out for early stopping:
-        ``ceil(validation_fraction * n)`` rows; a fraction that leaves no
-        training or no validation row raises scikit-learn's error.
+        ``ceil(validation_fraction * n)`` rows (identical rows count once;
+        a stratified split of a classifier holds out ``round(validation_fraction
+        * n_k)`` rows of each class ``k``), at least 2; a fraction that leaves
+        no training or no validation row raises scikit-learn's error.
 
     beta_1 : float, default=0.9
         Decay of the first-moment estimates of Adam-type solvers, in [0, 1).
