@@ -147,13 +147,14 @@ def _figure(fitted, path):
     from skoptim.plotting import LossCurveDisplay
 
     names = list(dict.fromkeys(data for data, _, _ in fitted))
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4))
-    for ax, name in zip(np.atleast_1d(axes), names):
+    fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(13, 8))
+    for ax, name in zip(np.ravel(axes), names):
         for data, label, est in fitted:
             if data == name and hasattr(est, "loss_curve_"):
                 LossCurveDisplay(list(est.loss_curve_), None, label).plot(ax=ax)
-        ax.set_title(name)
+        ax.set_title(f"{name}: training loss per epoch")
         ax.set_yscale("log")
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -182,7 +183,8 @@ def run_demo(figure="skoptim_demo.png", stream=sys.stdout):
             metric = "R2" if name in ("diabetes", "friedman #1") else "accuracy"
             rows.append(Row(name, label, settings, est.score(X_test, y_test), metric,
                             seconds, getattr(est, "n_iter_", "-"), _nonzero(est)))
-            fitted.append((name, label, est))
+            short = settings if len(settings) <= 30 else settings[:29] + "…"
+            fitted.append((name, f"{label} ({short})", est))
         progress(f"[{len(cases) + 1}/{len(cases) + 1}] diabetes: grid search")
         rows.append(_grid_search(data["diabetes"], progress))
     progress("")
