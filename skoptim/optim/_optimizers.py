@@ -921,21 +921,21 @@ _NESTEROV = FusedRule("nesterov", ("mu", "lr"), ("vel",),
 _ADAGRAD = FusedRule("adagrad", ("lr", "eps"), ("acc",),
                      "acc = acc + g * g; step = lr * g / (sqrt(acc) + eps);")
 _RMSPROP = FusedRule("rmsprop", ("rho", "mu", "lr", "eps"), ("sq",),
-                     "sq = rho * sq + (1 - rho) * g * g; "
+                     "sq = rho * sq + (1 - rho) * (g * g); "
                      "step = lr * g / (sqrt(sq) + eps);")
 _RMSPROP_MOMENTUM = FusedRule("rmsprop_momentum", ("rho", "mu", "lr", "eps"),
                               ("sq", "buf"),
-                              "sq = rho * sq + (1 - rho) * g * g; "
+                              "sq = rho * sq + (1 - rho) * (g * g); "
                               "buf = mu * buf + g / (sqrt(sq) + eps); step = lr * buf;")
 _ADAM = FusedRule("adam", ("b1", "b2", "lr_t", "eps"), ("m", "v"),
-                  "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                  "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * (g * g); "
                   "step = lr_t * m / (sqrt(v) + eps);")
 _AMSGRAD = FusedRule("amsgrad", ("b1", "b2", "lr_t", "eps"), ("m", "v", "v_max"),
-                     "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                     "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * (g * g); "
                      "v_max = fmax(v_max, v); step = lr_t * m / (sqrt(v_max) + eps);")
 _NADAM = FusedRule("nadam", ("b1", "b2", "coef_m", "coef_g", "inv_root_bias", "eps"),
                    ("m", "v"),
-                   "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; "
+                   "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * (g * g); "
                    "step = (coef_m * m + coef_g * g) / (sqrt(v) * inv_root_bias + eps);")
 _LION = FusedRule("lion", ("b1", "b2", "lr"), ("m",),
                   "step = lr * skoptim_sign(b1 * m + (1 - b1) * g); "

@@ -16,6 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import skoptim.optim._optimizers as optimizers_module
+import skoptim._kernels as kernels_module
 from skoptim._kernels import FusedRule
 from skoptim.optim import Adagrad, Adam, AdamW, Lion, Momentum, Nadam, RMSprop
 
@@ -61,8 +62,12 @@ def run_rule_with_numpy(rule, g, states, scalars):
     return np.asarray(env["step"], dtype=g.dtype)
 
 
-def _run(optimizer, fused, monkeypatch):
+def _run(optimizer, fused, monkeypatch, cpu_kernels=False):
+    """Steps and state of five updates: the generic NumPy code (``fused`` and
+    ``cpu_kernels`` False), the rule's body run by NumPy through the GPU call
+    (``fused``), or the compiled CPU kernels (``cpu_kernels``)."""
     used = []
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", cpu_kernels)
     if fused:
         def run_fused(rule, g, states, scalars):
             used.append(rule.name)
@@ -90,6 +95,58 @@ def test_fused_rule_matches_generic_update(optimizer, rule_name, monkeypatch):
             assert_allclose(state[key][0], arrays[0], rtol=1e-12, atol=1e-15)
         else:
             assert state[key] == arrays
+
+
+@pytest.mark.parametrize("optimizer, rule_name", CASES, ids=[repr(c[0]) for c in CASES])
+def test_compiled_cpu_kernel_matches_generic_update(optimizer, rule_name, monkeypatch):
+    """The numba kernel built from the same body gives the generic code's
+    steps and state (the same operations per element, no fast-math)."""
+    pytest.importorskip("numba")
+    expected_steps, expected_state, _ = _run(optimizer, False, monkeypatch)
+    steps, state, _ = _run(optimizer, False, monkeypatch, cpu_kernels=True)
+    for actual, expected in zip(steps, expected_steps):
+        assert_allclose(actual, expected, rtol=1e-14, atol=1e-300)
+    for key, arrays in expected_state.items():
+        if isinstance(arrays, list):
+            assert_allclose(state[key][0], arrays[0], rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("rule", [r for r in vars(optimizers_module).values()
+                                  if isinstance(r, FusedRule)], ids=lambda r: r.name)
+def test_compiled_cpu_kernel_keeps_float32(rule):
+    """Literals are typed as the arrays: a float32 kernel computes in float32
+    (as the CUDA kernel's T), within float32 rounding of the float64 one."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(1)
+    g64 = rng.normal(size=64)
+    states64 = [np.abs(rng.normal(size=64)) for _ in rule.states]
+    scalars = {name: 0.5 for name in rule.scalars}
+    g32, states32 = g64.astype(np.float32), [s.astype(np.float32) for s in states64]
+    step64 = kernels_module.run_fused(rule, g64.copy(), states64, scalars)
+    step32 = kernels_module.run_fused(rule, g32, states32, scalars)
+    assert step32.dtype == np.float32
+    assert_allclose(step32, step64, rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_kernels_are_cached_for_the_next_process(tmp_path):
+    """A second process loads the machine code numba cached for the generated
+    kernel module instead of compiling it again."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from skoptim._kernels import cpu_kernel\n"
+            "from skoptim.optim._optimizers import _ADAM\n"
+            "k = cpu_kernel(_ADAM, np.float64)\n"
+            "g = np.ones(8); k(g, np.zeros(8), np.zeros(8), 0.9, 0.999, 0.1, 1e-8)\n"
+            "print(sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values()))\n")
+    env = {**os.environ, "SKOPTIM_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == ["0", "1"]  # compiled, then written to the cache
+    assert runs[1] == ["1", "0"]  # loaded from it
 
 
 def test_centered_rmsprop_keeps_the_generic_path(monkeypatch):
