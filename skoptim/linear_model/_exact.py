@@ -60,14 +60,32 @@ reproduced:
   ``Total training time: ... seconds.`` and ``Convergence after N epochs took
   ... seconds`` lines of scikit-learn.
 
-The loop is plain Python over samples with NumPy work per sample; speed is a
-later concern. The state of one call (the scaled weights, the running
-average, ``t``, the L1 bookkeeping, the counters) lives in a private
-``_Replay`` object whose methods follow scikit-learn's steps: the checks and
-the random draws, an epoch, the per-sample step (prediction, step size, L2
-decay, update, intercept, average, L1 truncation), the end-of-epoch
-bookkeeping and the result; :func:`fit_exact` only drives it. Multi-output
-targets are handled by the caller (one call per target).
+The state of one call (the scaled weights, the running average, ``t``, the L1
+bookkeeping, the counters) lives in a private ``_Replay`` object whose
+methods follow scikit-learn's steps: the checks and the random draws, an
+epoch, the per-sample step (prediction, step size, L2 decay, update,
+intercept, average, L1 truncation), the end-of-epoch bookkeeping and the
+result; :func:`fit_exact` only drives it. Multi-output targets are handled by
+the caller (one call per target).
+
+**Compiled epochs.** When numba can be imported, each epoch runs in
+``_exact_kernels.run_epoch`` (numba, cached on disk), which performs the
+per-sample step's floating-point operations in the same order as the Python
+methods below -- without fast-math, so nothing is reassociated or fused into
+an FMA -- and gives the same numbers bit for bit; the epoch shuffle's
+permutation is compiled too. Everything else (checks, draws, the end of each
+epoch: stopping rule, validation score, verbose lines, callbacks; the result)
+stays here. Without numba, or with ``SKOPTIM_EXACT_COMPILED=0`` in the
+environment (read at import) or ``_USE_COMPILED = False``, the Python loop
+runs; it is 20-100 times slower. The sums over features (the prediction, the
+norms of the updated features, ``||x||^2`` of the passive-aggressive steps)
+are taken left to right from 0.0 in both loops, as scikit-learn's C loops
+take them (:func:`_seqsum`); in the configurations compared (float64 and
+float32, dense and CSR, the regression and classification losses) the
+coefficients are then scikit-learn's bit for bit, except with averaging:
+there scikit-learn folds the scale into the averaged weights with BLAS
+``axpy``, whose kernels may use FMA instructions (depending on the CPU), and
+the last bits of ``coef_`` may differ.
 
 **Classification** (``classification=True``) runs one binary problem of
 :class:`sklearn.linear_model.SGDClassifier` (its ``fit_binary``) on labels
@@ -135,6 +153,7 @@ What differs from the regression replay:
 """
 
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -162,9 +181,46 @@ _LEARNING_RATES = {
 _GRAD_CLIP = 1e12  # bound on |dloss/dp| before it scales the step
 _SPARSE_INTERCEPT_DECAY = 0.01  # smaller intercept steps on sparse input
 _SEED_BOUND = np.iinfo(np.int32).max
+_INDEX32_MAX = np.iinfo(np.int32).max  # the compiled loop's 32-bit indices up to this
 _U32 = 0xFFFFFFFF
 # Below this scale factor the scaled representation is folded into the vector.
 _RESCALE_BELOW = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
+
+# The epochs run in the numba-compiled loop of ``_exact_kernels`` when numba can
+# be imported, else in the Python loop of ``_Replay`` (the same operations, bit
+# for bit). Set ``SKOPTIM_EXACT_COMPILED=0`` in the environment, or this switch
+# to False, to force the Python loop.
+_USE_COMPILED = os.environ.get("SKOPTIM_EXACT_COMPILED", "1").strip().lower() not in (
+    "0", "false", "no", "off")
+_KERNELS = None  # the imported kernels module; False: numba is not available
+
+
+def _compiled_kernels():
+    """The ``_exact_kernels`` module, or None (switched off, or no numba)."""
+    global _KERNELS
+    if not _USE_COMPILED:
+        return None
+    if _KERNELS is None:
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            _KERNELS = False
+        else:
+            from skoptim.linear_model import _exact_kernels
+
+            _KERNELS = _exact_kernels
+    return _KERNELS or None
+
+
+def _seqsum(v):
+    """The float64 sum of ``v`` taken left to right from 0.0, as a C loop
+    ``acc = 0.0; for ...: acc += v[j]`` (scikit-learn's ``dot``, ``add`` and
+    ``sqnorm``, and the compiled loop): ``np.add.accumulate`` is sequential
+    (``np.sum`` and ``np.dot`` are not); the ``0.0 +`` turns a -0.0 into the
+    +0.0 such a loop gives. float32 items are converted exactly."""
+    if v.shape[0] == 0:
+        return 0.0
+    return 0.0 + float(np.add.accumulate(v, dtype=np.float64)[-1])
 
 
 @dataclass
@@ -223,6 +279,8 @@ class ExactResult:
 
 
 class _SquaredError:
+    code, param = 0, 0.0  # the compiled loop's loss code and parameter
+
     def value(self, y, p):
         r = p - y
         return 0.5 * r * r
@@ -232,8 +290,10 @@ class _SquaredError:
 
 
 class _Huber:
+    code = 1
+
     def __init__(self, delta):
-        self.delta = delta
+        self.delta = self.param = delta
 
     def value(self, y, p):
         r = abs(y - p)
@@ -249,8 +309,10 @@ class _Huber:
 
 
 class _EpsilonInsensitive:
+    code = 2
+
     def __init__(self, epsilon):
-        self.epsilon = epsilon
+        self.epsilon = self.param = epsilon
 
     def value(self, y, p):
         r = abs(y - p) - self.epsilon
@@ -265,8 +327,10 @@ class _EpsilonInsensitive:
 
 
 class _SquaredEpsilonInsensitive:
+    code = 3
+
     def __init__(self, epsilon):
-        self.epsilon = epsilon
+        self.epsilon = self.param = epsilon
 
     def value(self, y, p):
         r = abs(y - p) - self.epsilon
@@ -284,8 +348,10 @@ class _SquaredEpsilonInsensitive:
 class _Hinge:
     """scikit-learn's ``Hinge``: 'hinge' (threshold 1) and 'perceptron' (0)."""
 
+    code = 4
+
     def __init__(self, threshold):
-        self.threshold = threshold
+        self.threshold = self.param = threshold
 
     def value(self, y, p):
         z = p * y
@@ -301,8 +367,10 @@ class _Hinge:
 
 
 class _SquaredHinge:
+    code = 5
+
     def __init__(self, threshold):
-        self.threshold = threshold
+        self.threshold = self.param = threshold
 
     def value(self, y, p):
         z = self.threshold - p * y
@@ -318,6 +386,8 @@ class _SquaredHinge:
 
 
 class _ModifiedHuber:
+    code, param = 6, 0.0
+
     def value(self, y, p):
         z = p * y
         if z >= 1.0:
@@ -337,6 +407,8 @@ class _ModifiedHuber:
 
 class _HalfBinomial:
     """scikit-learn's ``CyHalfBinomialLoss`` (its 'log_loss'), y in {0, 1}."""
+
+    code, param = 7, 0.0
 
     def value(self, y, p):
         if p <= -37:
@@ -573,6 +645,14 @@ def _r2(X_val, y_val, sw_val, w, intercept):
 # ---------------------------------------------------------------------------
 
 
+def _read_only(a):
+    """A read-only view of ``a`` (no copy): the compiled loop then sees one
+    array type whatever the caller's flags, and compiles one version."""
+    a = a.view()
+    a.flags.writeable = False
+    return a
+
+
 def _round32(v):
     """Round a double to single precision (and back to a Python float)."""
     return float(np.float32(v))
@@ -592,7 +672,10 @@ class _Replay:
     then replays the epochs and :meth:`result` builds the
     :class:`ExactResult`. Every floating-point operation of the per-sample
     step (:meth:`_sample` and the helpers it calls) is the one, in the order,
-    of the module notes.
+    of the module notes. An epoch runs in ``_exact_kernels.run_epoch``
+    (:meth:`_epoch_compiled`) when ``kernels`` is set (numba available and
+    ``_USE_COMPILED``), else in :meth:`_sample`; any change to one of the
+    two must be made to the other (``tests/test_exact_compiled.py``).
     """
 
     def __init__(self, params, X, y, sample_weight, max_iter, classification,
@@ -618,14 +701,12 @@ class _Replay:
             if not X.has_canonical_format:
                 X = X.copy()
                 X.sum_duplicates()
-            self.indptr = X.indptr.tolist()
             self.indices = X.indices
             self.xdata = X.data
-            self.xdata64 = self.xdata.astype(np.float64, copy=False)
         else:
             X = np.ascontiguousarray(X)
-            self.X64 = X.astype(np.float64, copy=False)
         self.X = X
+        self.kernels = _compiled_kernels()
         self.n_samples, self.n_features = X.shape
         y = np.ascontiguousarray(y, dtype=dtype).reshape(-1)
         if sample_weight is None:
@@ -644,15 +725,17 @@ class _Replay:
         """The loss, the label encoding and the factor of every update."""
         loss = _make_loss(params["loss"], params["epsilon"], self.classification)
         self.loss_value, self.loss_grad = loss.value, loss.grad
+        self.loss_code, self.loss_param = loss.code, float(loss.param)
         self.is_hinge = isinstance(loss, _Hinge)
         if self.classification and params["loss"] == "log_loss":
             self.y = (self.y > 0).astype(self.dtype)  # scikit-learn's encoding
         # The factor of every update: class_weight * sample_weight, a product of
-        # two values of X's precision taken in that precision.
+        # two values of X's precision taken in that precision (a double product
+        # of two such values, rounded to X's precision), as float64.
         rnd = self.rnd
         cw_pos, cw_neg = rnd(float(weight_pos)), rnd(float(weight_neg))
-        self.step_factor = [rnd((cw_pos if yi > 0.0 else cw_neg) * wi)
-                            for yi, wi in zip(self.y.tolist(), self.sw.tolist())]
+        factor = np.where(self.y > 0.0, cw_pos, cw_neg) * self.sw.astype(np.float64)
+        self.factor = factor.astype(self.dtype).astype(np.float64)
 
     def _set_hyperparameters(self, params, max_iter):
         """Penalty, learning rate and the other settings, checked and cast."""
@@ -742,13 +825,18 @@ class _Replay:
         """The rows skipped, the validation data and the epoch permutation."""
         if val_mask is not None and not val_mask.any():
             val_mask = None  # nothing held out (scikit-learn's all-False mask)
-        self.skip = val_mask.tolist() if val_mask is not None else None
+        self.skip_mask = val_mask
         if self.early_stopping:
             vm = val_mask if val_mask is not None else np.zeros(
                 self.n_samples, dtype=bool)
             self.X_val, self.y_val, self.sw_val = self.X[vm], self.y[vm], self.sw[vm]
             self.classes = np.array([-1, 1], dtype=self.y.dtype)
-        self.perm = _epoch_permutation(self.n_samples, seed) if self.shuffle else None
+        if not self.shuffle:
+            self.perm = None
+        elif self.kernels is not None:
+            self.perm = self.kernels.epoch_permutation(self.n_samples, seed)
+        else:
+            self.perm = _epoch_permutation(self.n_samples, seed)
         self.order = np.arange(self.n_samples, dtype=np.intp)
         self.n_train = self.n_samples - (
             int(val_mask.sum()) if val_mask is not None else 0)
@@ -788,7 +876,71 @@ class _Replay:
             typw = math.sqrt(1.0 / math.sqrt(self.alpha))
             initial_eta0 = typw / max(1.0, self.loss_grad(1.0, -typw))
             self.optimal_init = 1.0 / (initial_eta0 * self.alpha)
+        if self.kernels is not None:
+            self._prepare_compiled()
+        else:
+            self._prepare_python()
+
+    def _prepare_python(self):
+        """The per-row data of the Python loop: lists and float64 copies."""
         self.y_list = self.y.tolist()
+        self.step_factor = self.factor.tolist()
+        self.skip = None if self.skip_mask is None else self.skip_mask.tolist()
+        if self.sparse:
+            self.indptr = self.X.indptr.tolist()
+            self.xdata64 = self.xdata.astype(np.float64, copy=False)
+        else:
+            self.X64 = self.X.astype(np.float64, copy=False)
+
+    def _prepare_compiled(self):
+        """The arguments of ``_exact_kernels.run_epoch`` that do not change
+        between epochs (the module notes there say how rows are read)."""
+        k = self.kernels
+        # 32-bit indices whenever they fit (scipy's usual CSR; half the memory
+        # traffic of 64-bit ones), else 64-bit: another compiled version.
+        small = max(self.n_features, self.X.nnz if self.sparse else 0) <= _INDEX32_MAX
+        index_dtype = np.int32 if small else np.int64
+        if self.sparse:
+            data = self.xdata
+            indices = self.indices.astype(index_dtype, copy=False)
+            indptr = self.X.indptr.astype(index_dtype, copy=False)
+        else:
+            data = self.X.reshape(-1)
+            indices = np.arange(self.n_features, dtype=index_dtype)
+            indptr = np.zeros(0, dtype=index_dtype)
+        data, indices, indptr = (_read_only(np.ascontiguousarray(a))
+                                 for a in (data, indices, indptr))
+        isettings = np.zeros(k.N_ISETTINGS, dtype=np.int64)
+        isettings[k.I_LOSS] = self.loss_code
+        isettings[k.I_LR] = self.lr
+        isettings[k.I_SINGLE] = self.single
+        isettings[k.I_FIT_INTERCEPT] = self.fit_intercept
+        isettings[k.I_AVERAGE] = self.average
+        isettings[k.I_IS_HINGE] = self.is_hinge
+        isettings[k.I_OBJECTIVE_PENALTY] = self.objective_penalty
+        isettings[k.I_L1_PART] = self.l1_part
+        isettings[k.I_DECAY_PART] = self.decay_part
+        isettings[k.I_AVERAGING] = self.averaging
+        isettings[k.I_DENSE] = not self.sparse
+        isettings[k.I_N_FEATURES] = self.n_features
+        fsettings = np.zeros(k.N_FSETTINGS, dtype=np.float64)
+        fsettings[k.F_LOSS_PARAM] = self.loss_param
+        fsettings[k.F_ALPHA] = self.alpha
+        fsettings[k.F_L1_RATIO] = self.l1_ratio
+        fsettings[k.F_ETA0] = self.eta0
+        fsettings[k.F_POWER_T] = self.power_t
+        fsettings[k.F_OPTIMAL_INIT] = self.optimal_init
+        fsettings[k.F_RESCALE_BELOW] = self.rescale_below
+        fsettings[k.F_INTERCEPT_DECAY] = self.intercept_decay
+        empty = np.zeros(0, dtype=self.dtype)
+        self.kernel_args = {
+            "data": data, "indices": indices, "indptr": indptr,
+            "y": self.y.astype(np.float64),
+            "factor": self.factor,
+            "skip": (np.zeros(0, dtype=np.bool_) if self.skip_mask is None
+                     else np.array(self.skip_mask, dtype=np.bool_)),
+            "isettings": isettings, "fsettings": fsettings, "empty": empty,
+        }
 
     # ---- the scaled representation ------------------------------------------
 
@@ -845,17 +997,39 @@ class _Replay:
         self.epoch = epoch
 
     def _epoch(self):
-        """One pass over the (shuffled) training rows."""
+        """One pass over the (shuffled) training rows: compiled or in Python."""
         self.sumloss = 0.0
         self.objective_sum = 0.0
         if self.shuffle:
             self.order = self.order[self.perm]
+        if self.kernels is not None:
+            self._epoch_compiled()
+            return
         skip = self.skip
         sample = self._sample
         for i in self.order.tolist():
             if skip is not None and skip[i]:
                 continue  # validation row
             sample(i)
+
+    _STATE = ("wscale", "avg_a", "avg_b", "bias", "avg_intercept", "t", "count", "u",
+              "sq_norm", "l1_norm", "eta", "sumloss", "objective_sum")
+
+    def _epoch_compiled(self):
+        """The epoch in ``_exact_kernels.run_epoch``; the scalars of the state
+        travel in a float64 array (Python floats are doubles: no rounding)."""
+        k, a = self.kernels, self.kernel_args
+        state = np.zeros(k.N_STATE, dtype=np.float64)
+        for name in self._STATE:
+            state[getattr(k, name.upper())] = getattr(self, name)
+        k.run_epoch(a["data"], a["indices"], a["indptr"], a["y"], a["factor"],
+                    self.order, a["skip"], self.w,
+                    self.aw if self.aw is not None else a["empty"],
+                    self.q if self.q is not None else a["empty"],
+                    state, a["isettings"], a["fsettings"])
+        for name in self._STATE:
+            setattr(self, name, float(state[getattr(k, name.upper())]))
+        self.count = int(self.count)
 
     # ---- one sample ---------------------------------------------------------
 
@@ -874,11 +1048,9 @@ class _Replay:
         yi = self.y_list[i]
         rnd = self.rnd
 
-        # prediction; in single precision each product is rounded
-        if self.single:
-            raw = float(np.sum(self.w[ind] * x, dtype=np.float64))
-        else:
-            raw = float(np.dot(self.w[ind], x))
+        # prediction, summed left to right; in single precision each product
+        # is rounded (a float32 times a float32)
+        raw = _seqsum(self.w[ind] * x)
         p = rnd(raw * self.wscale) + self.bias
 
         lr = self.lr
@@ -919,12 +1091,12 @@ class _Replay:
         """The step before the sample's weight (None: skip the sample)."""
         lr = self.lr
         if lr == _PA1:
-            sqx = float(np.dot(x64, x64))
+            sqx = _seqsum(x64 * x64)
             if sqx == 0:
                 return None
             step = min(self.eta0, self.loss_value(yi, p) / sqx)
         elif lr == _PA2:
-            sqx = float(np.dot(x64, x64))
+            sqx = _seqsum(x64 * x64)
             step = self.loss_value(yi, p) / (sqx + 0.5 / self.eta0)
         else:
             dloss = self.loss_grad(yi, p)
@@ -957,12 +1129,8 @@ class _Replay:
         ws = rnd(self.wscale)
         w[ind] = w[ind] + x64 * rnd(c / ws)
         wv = w[ind]
-        if self.single:
-            acc2 = float(np.sum(wv * wv, dtype=np.float64))
-            acc1 = float(np.sum(np.abs(wv), dtype=np.float64))
-        else:
-            acc2 = float(np.dot(wv, wv))
-            acc1 = float(np.sum(np.abs(wv)))
+        acc2 = _seqsum(wv * wv)  # float32 products on float32 data
+        acc1 = _seqsum(np.abs(wv))
         self.sq_norm = acc2 * rnd(ws * ws)
         self.l1_norm = acc1 * ws
 
