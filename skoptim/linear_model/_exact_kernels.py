@@ -42,8 +42,12 @@ are chosen by integer codes.
 Speed (about scikit-learn's, see ``benchmarks/bench_exact.py``) comes from:
 array indices cast to unsigned in the loops (numba then emits no
 negative-index wraparound; with it the loop was 1.4x slower); the loss
-functions inlined (a call per sample costs numba's status-code convention and
-spills the loop's state); the 'invscaling' step sizes of an epoch computed
+functions and the per-sample helpers of :func:`run_epoch` (its prediction, step
+size, decay, update, averaging, L1 truncation) inlined (a call per sample costs
+numba's status-code convention and spills the loop's state), none of them
+passing an array on to a call (from an inlined helper, that costs an
+incref/decref pair per sample: the rescale stays in the driver); the
+'invscaling' step sizes of an epoch computed
 ahead of the loop from the same ``t`` values (the same ``pow`` calls, out of
 the loop); 32-bit indices when they fit. One version is compiled per dtype of
 ``data`` (float32, float64) and of the indices (int32, int64 for more than
@@ -275,199 +279,43 @@ def _fold_scale(w, aw, averaging, wscale, avg_a, avg_b, single):
     return avg_a, avg_b
 
 
-@njit(**_JIT)
-def run_epoch(data, indices, indptr, y, factor, order, skip, w, aw, q, state,
-              isettings, fsettings):
-    """One epoch of ``_Replay._epoch`` over the rows ``order`` (already
-    shuffled); updates ``w``, ``aw``, ``q`` and ``state`` in place.
+# The per-sample concerns of run_epoch, each a function inlined into its loop
+# (_INLINE): the same operations, in the same order, as the loop body they
+# replace; scalars of the state go in as arguments and come back as results.
 
-    ``data``/``indices``/``indptr``: the rows (see the module notes; ``indptr``
-    is unused for dense data); ``y``: the targets as float64; ``factor``: the
-    per-row ``class_weight * sample_weight`` (``_Replay.step_factor``);
-    ``skip``: True on the validation rows, or empty; ``aw`` and ``q``: empty
-    when unused.
-    """
-    loss_code = isettings[I_LOSS]
-    lr = isettings[I_LR]
-    single = isettings[I_SINGLE] != 0
-    fit_intercept = isettings[I_FIT_INTERCEPT] != 0
-    average = isettings[I_AVERAGE]
-    is_hinge = isettings[I_IS_HINGE] != 0
-    objective_penalty = isettings[I_OBJECTIVE_PENALTY] != 0
-    l1_part = isettings[I_L1_PART] != 0
-    decay_part = isettings[I_DECAY_PART] != 0
-    averaging = isettings[I_AVERAGING] != 0
-    dense = isettings[I_DENSE] != 0
-    n_features = isettings[I_N_FEATURES]
 
-    loss_param = fsettings[F_LOSS_PARAM]
-    alpha = fsettings[F_ALPHA]
-    l1_ratio = fsettings[F_L1_RATIO]
-    eta0 = fsettings[F_ETA0]
-    power_t = fsettings[F_POWER_T]
-    optimal_init = fsettings[F_OPTIMAL_INIT]
-    rescale_below = fsettings[F_RESCALE_BELOW]
-    intercept_decay = fsettings[F_INTERCEPT_DECAY]
+@njit(**_INLINE)
+def _int_settings(isettings):
+    """The integer settings: the codes and flags of ``run_epoch``."""
+    return (isettings[I_LOSS], isettings[I_LR], isettings[I_SINGLE] != 0,
+            isettings[I_FIT_INTERCEPT] != 0, isettings[I_AVERAGE],
+            isettings[I_IS_HINGE] != 0, isettings[I_OBJECTIVE_PENALTY] != 0,
+            isettings[I_L1_PART] != 0, isettings[I_DECAY_PART] != 0,
+            isettings[I_AVERAGING] != 0, isettings[I_DENSE] != 0,
+            isettings[I_N_FEATURES])
 
-    wscale = state[WSCALE]
-    avg_a = state[AVG_A]
-    avg_b = state[AVG_B]
-    bias = state[BIAS]
-    avg_intercept = state[AVG_INTERCEPT]
-    t = state[T]
-    count = state[COUNT]
-    u = state[U]
-    sq_norm = state[SQ_NORM]
-    l1_norm = state[L1_NORM]
-    eta = state[ETA]
-    sumloss = state[SUMLOSS]
-    objective_sum = state[OBJECTIVE_SUM]
 
-    pa = lr >= PA1
-    has_skip = skip.shape[0] > 0
+@njit(**_INLINE)
+def _float_settings(fsettings):
+    """The float settings of ``run_epoch``."""
+    return (fsettings[F_LOSS_PARAM], fsettings[F_ALPHA], fsettings[F_L1_RATIO],
+            fsettings[F_ETA0], fsettings[F_POWER_T], fsettings[F_OPTIMAL_INIT],
+            fsettings[F_RESCALE_BELOW], fsettings[F_INTERCEPT_DECAY])
 
-    # 'invscaling': the step sizes of the epoch, computed ahead from the same t
-    # values (t grows by 1 per trained row). A call to pow in the loop costs
-    # more than the call: the loop's state is spilled around it.
-    n_rows = order.shape[0]
-    etas = np.empty(n_rows if lr == INVSCALING else 0)
-    if lr == INVSCALING:
-        tt = t
-        for m in range(n_rows):
-            etas[np.uint64(m)] = eta0 / math.pow(tt, power_t)
-            tt += 1
-    n_trained = np.int64(0)
 
-    for k in range(n_rows):
-        i = np.int64(order[np.uint64(k)])
-        ui = np.uint64(i)
-        if has_skip and skip[ui]:
-            continue  # validation row
-        if dense:
-            lo = i * n_features
-            ilo = np.int64(0)
-            nnz = n_features
-        else:
-            lo = np.int64(indptr[ui])
-            ilo = lo
-            nnz = np.int64(indptr[np.uint64(i + 1)]) - lo
-        yi = y[ui]
+@njit(**_INLINE)
+def _load_state(state):
+    """The scalars of the state, in the order of the slots."""
+    return (state[WSCALE], state[AVG_A], state[AVG_B], state[BIAS],
+            state[AVG_INTERCEPT], state[T], state[COUNT], state[U],
+            state[SQ_NORM], state[L1_NORM], state[ETA], state[SUMLOSS],
+            state[OBJECTIVE_SUM])
 
-        # prediction; on float32 each product is a float32. (Indices are cast
-        # to unsigned in the loops over features: numba then skips its
-        # negative-index wraparound, which made the loop ~1.4x slower.)
-        raw = 0.0
-        for j in range(nnz):
-            raw += w[np.uint64(indices[np.uint64(ilo + j)])] * data[np.uint64(lo + j)]
-        p = _rnd(raw * wscale, single) + bias
 
-        if lr == OPTIMAL:
-            eta = 1.0 / (alpha * (optimal_init + t - 1))
-        elif lr == INVSCALING:
-            eta = etas[np.uint64(n_trained)]  # eta0 / math.pow(t, power_t)
-
-        cur = loss_value(loss_code, loss_param, yi, p)
-        sumloss += cur
-        objective_sum += cur
-        if objective_penalty:
-            nrm = _rnd(math.sqrt(sq_norm), single)
-            objective_sum += alpha * (
-                (1 - l1_ratio) * 0.5 * (nrm * nrm) + l1_ratio * _rnd(l1_norm, single)
-            )
-
-        # the step (_Replay._step)
-        if lr == PA1:
-            sqx = 0.0
-            for j in range(nnz):
-                xv = np.float64(data[np.uint64(lo + j)])
-                sqx += xv * xv
-            if sqx == 0:
-                continue  # 'pa1' on an all-zero row: not counted in t
-            v = cur / sqx  # cur: the loss, as _step computes it again
-            step = v if v < eta0 else eta0
-        elif lr == PA2:
-            sqx = 0.0
-            for j in range(nnz):
-                xv = np.float64(data[np.uint64(lo + j)])
-                sqx += xv * xv
-            step = cur / (sqx + 0.5 / eta0)
-        else:
-            dloss = loss_grad(loss_code, loss_param, yi, p)
-            if dloss < -_GRAD_CLIP:
-                dloss = -_GRAD_CLIP
-            elif dloss > _GRAD_CLIP:
-                dloss = _GRAD_CLIP
-            step = -eta * dloss
-        if pa:
-            if is_hinge:
-                step *= yi
-            elif yi - p < 0:
-                step = -step
-        step *= factor[ui]
-
-        # L2 weight decay (_Replay._decay)
-        if decay_part:
-            v = 1.0 - ((1.0 - l1_ratio) * eta * alpha)
-            c = _rnd(v if v > 0.0 else 0.0, single)
-            wscale *= c
-            sq_norm *= _rnd(c * c, single)
-            l1_norm *= abs(c)
-            if wscale < rescale_below:
-                avg_a, avg_b = _fold_scale(w, aw, averaging, wscale, avg_a, avg_b,
-                                           single)
-                wscale = 1.0
-
-        # the update and the norms (_Replay._update)
-        if step != 0.0:
-            c = _rnd(step, single)
-            ws = _rnd(wscale, single)
-            f = _rnd(c / ws, single)
-            acc2 = 0.0
-            acc1 = 0.0
-            for j in range(nnz):
-                idx = np.uint64(indices[np.uint64(ilo + j)])
-                w[idx] = w[idx] + np.float64(data[np.uint64(lo + j)]) * f
-                wv = w[idx]
-                acc2 += wv * wv
-                acc1 += abs(wv)
-            sq_norm = acc2 * _rnd(ws * ws, single)
-            l1_norm = acc1 * ws
-        if fit_intercept and step != 0:
-            bias += step * intercept_decay
-
-        # the running average (_Replay._average)
-        if 0 < average and average <= t:
-            n_avg = _rnd(t - average + 1, single)
-            mu = 1.0 / n_avg
-            g = -_rnd(step, single) / wscale
-            a = avg_a
-            for j in range(nnz):
-                idx = np.uint64(indices[np.uint64(ilo + j)])
-                aw[idx] = aw[idx] + (np.float64(data[np.uint64(lo + j)]) * a) * g
-            if n_avg > 1:
-                avg_b /= 1.0 - mu
-            avg_a += mu * avg_b * wscale
-            avg_intercept += (bias - avg_intercept) / (t - average + 1)
-
-        # the cumulative truncated L1 gradient (_Replay._truncate_l1)
-        if l1_part:
-            u += l1_ratio * eta * alpha
-            for j in range(nnz):
-                idx = np.uint64(indices[np.uint64(ilo + j)])
-                z = np.float64(w[idx])
-                qz = np.float64(q[idx])
-                if wscale * z > 0.0:
-                    v = z - (u + qz) / wscale
-                    w[idx] = 0.0 if 0.0 >= v else v  # np.maximum(0.0, v)
-                elif wscale * z < 0.0:
-                    v = z + (u - qz) / wscale
-                    w[idx] = 0.0 if 0.0 <= v else v  # np.minimum(0.0, v)
-                q[idx] = qz + wscale * (np.float64(w[idx]) - z)
-
-        t += 1
-        count += 1
-        n_trained += 1
-
+@njit(**_INLINE)
+def _store_state(state, wscale, avg_a, avg_b, bias, avg_intercept, t, count, u,
+                 sq_norm, l1_norm, eta, sumloss, objective_sum):
+    """Writes the scalars back into their slots."""
     state[WSCALE] = wscale
     state[AVG_A] = avg_a
     state[AVG_B] = avg_b
@@ -481,3 +329,229 @@ def run_epoch(data, indices, indptr, y, factor, order, skip, w, aw, q, state,
     state[ETA] = eta
     state[SUMLOSS] = sumloss
     state[OBJECTIVE_SUM] = objective_sum
+
+
+@njit(**_INLINE)
+def _invscaling_etas(lr, n_rows, t, eta0, power_t):
+    """'invscaling': the step sizes of the epoch, computed ahead from the same
+    t values (t grows by 1 per trained row); empty for the other rules. A call
+    to pow in the loop costs more than the call: the loop's state is spilled
+    around it."""
+    etas = np.empty(n_rows if lr == INVSCALING else 0)
+    if lr == INVSCALING:
+        tt = t
+        for m in range(n_rows):
+            etas[np.uint64(m)] = eta0 / math.pow(tt, power_t)
+            tt += 1
+    return etas
+
+
+@njit(**_INLINE)
+def _row_span(dense, n_features, indptr, i):
+    """Row ``i``: ``(lo, ilo, nnz)``, its values ``data[lo:lo + nnz]`` and
+    their feature indices ``indices[ilo:ilo + nnz]``."""
+    if dense:
+        return i * n_features, np.int64(0), n_features
+    lo = np.int64(indptr[np.uint64(i)])
+    return lo, lo, np.int64(indptr[np.uint64(i + 1)]) - lo
+
+
+@njit(**_INLINE)
+def _predict(w, indices, data, lo, ilo, nnz, wscale, bias, single):
+    """The prediction on a row; on float32 each product is a float32.
+    (Indices are cast to unsigned in the loops over features: numba then
+    skips its negative-index wraparound, which made the loop ~1.4x slower.)"""
+    raw = 0.0
+    for j in range(nnz):
+        raw += w[np.uint64(indices[np.uint64(ilo + j)])] * data[np.uint64(lo + j)]
+    return _rnd(raw * wscale, single) + bias
+
+
+@njit(**_INLINE)
+def _eta(lr, eta, alpha, optimal_init, t, etas, n_trained):
+    """The learning rate of the sample ('optimal', 'invscaling'; else kept)."""
+    if lr == OPTIMAL:
+        return 1.0 / (alpha * (optimal_init + t - 1))
+    if lr == INVSCALING:
+        return etas[np.uint64(n_trained)]  # eta0 / math.pow(t, power_t)
+    return eta
+
+
+@njit(**_INLINE)
+def _penalty(sq_norm, l1_norm, alpha, l1_ratio, single):
+    """The penalty term of the objective, before the sample's update."""
+    nrm = _rnd(math.sqrt(sq_norm), single)
+    return alpha * (
+        (1 - l1_ratio) * 0.5 * (nrm * nrm) + l1_ratio * _rnd(l1_norm, single)
+    )
+
+
+@njit(**_INLINE)
+def _sq_row(data, lo, nnz):
+    """The squared norm of a row (the PA rules), in float64."""
+    sqx = 0.0
+    for j in range(nnz):
+        xv = np.float64(data[np.uint64(lo + j)])
+        sqx += xv * xv
+    return sqx
+
+
+@njit(**_INLINE)
+def _step(lr, data, lo, nnz, cur, eta, eta0, loss_code, loss_param, yi, p,
+          is_hinge):
+    """``_Replay._step`` before the weight factor: ``(step, trained)``;
+    ``trained`` is False for 'pa1' on an all-zero row (not counted in t)."""
+    if lr == PA1:
+        sqx = _sq_row(data, lo, nnz)
+        if sqx == 0:
+            return 0.0, False
+        v = cur / sqx  # cur: the loss, as _step computes it again
+        step = v if v < eta0 else eta0
+    elif lr == PA2:
+        step = cur / (_sq_row(data, lo, nnz) + 0.5 / eta0)
+    else:
+        dloss = loss_grad(loss_code, loss_param, yi, p)
+        if dloss < -_GRAD_CLIP:
+            dloss = -_GRAD_CLIP
+        elif dloss > _GRAD_CLIP:
+            dloss = _GRAD_CLIP
+        return -eta * dloss, True
+    if is_hinge:
+        step *= yi
+    elif yi - p < 0:
+        step = -step
+    return step, True
+
+
+@njit(**_INLINE)
+def _decay(wscale, sq_norm, l1_norm, eta, alpha, l1_ratio, single):
+    """L2 weight decay (``_Replay._decay``) before the rescale: the new
+    ``(wscale, sq_norm, l1_norm)``. (No array goes through here: an array
+    passed on to a call (``_fold_scale``) from an inlined helper costs an
+    incref/decref pair per sample.)"""
+    v = 1.0 - ((1.0 - l1_ratio) * eta * alpha)
+    c = _rnd(v if v > 0.0 else 0.0, single)
+    return wscale * c, sq_norm * _rnd(c * c, single), l1_norm * abs(c)
+
+
+@njit(**_INLINE)
+def _update(w, indices, data, lo, ilo, nnz, step, wscale, single):
+    """The update of the weights on a row (``_Replay._update``) with the new
+    norms: ``(sq_norm, l1_norm)``."""
+    c = _rnd(step, single)
+    ws = _rnd(wscale, single)
+    f = _rnd(c / ws, single)
+    acc2 = 0.0
+    acc1 = 0.0
+    for j in range(nnz):
+        idx = np.uint64(indices[np.uint64(ilo + j)])
+        w[idx] = w[idx] + np.float64(data[np.uint64(lo + j)]) * f
+        wv = w[idx]
+        acc2 += wv * wv
+        acc1 += abs(wv)
+    return acc2 * _rnd(ws * ws, single), acc1 * ws
+
+
+@njit(**_INLINE)
+def _average(aw, indices, data, lo, ilo, nnz, step, wscale, t, average, bias,
+             avg_a, avg_b, avg_intercept, single):
+    """The running average (``_Replay._average``): the new
+    ``(avg_a, avg_b, avg_intercept)``."""
+    n_avg = _rnd(t - average + 1, single)
+    mu = 1.0 / n_avg
+    g = -_rnd(step, single) / wscale
+    a = avg_a
+    for j in range(nnz):
+        idx = np.uint64(indices[np.uint64(ilo + j)])
+        aw[idx] = aw[idx] + (np.float64(data[np.uint64(lo + j)]) * a) * g
+    if n_avg > 1:
+        avg_b /= 1.0 - mu
+    avg_a += mu * avg_b * wscale
+    avg_intercept += (bias - avg_intercept) / (t - average + 1)
+    return avg_a, avg_b, avg_intercept
+
+
+@njit(**_INLINE)
+def _truncate_l1(w, q, indices, ilo, nnz, u, wscale):
+    """The cumulative truncated L1 gradient (``_Replay._truncate_l1``) on the
+    row's features, ``u`` already increased."""
+    for j in range(nnz):
+        idx = np.uint64(indices[np.uint64(ilo + j)])
+        z = np.float64(w[idx])
+        qz = np.float64(q[idx])
+        if wscale * z > 0.0:
+            v = z - (u + qz) / wscale
+            w[idx] = 0.0 if 0.0 >= v else v  # np.maximum(0.0, v)
+        elif wscale * z < 0.0:
+            v = z + (u - qz) / wscale
+            w[idx] = 0.0 if 0.0 <= v else v  # np.minimum(0.0, v)
+        q[idx] = qz + wscale * (np.float64(w[idx]) - z)
+
+
+@njit(**_JIT)
+def run_epoch(data, indices, indptr, y, factor, order, skip, w, aw, q, state,
+              isettings, fsettings):
+    """One epoch of ``_Replay._epoch`` over the rows ``order`` (already
+    shuffled); updates ``w``, ``aw``, ``q`` and ``state`` in place.
+
+    ``data``/``indices``/``indptr``: the rows (see the module notes; ``indptr``
+    is unused for dense data); ``y``: the targets as float64; ``factor``: the
+    per-row ``class_weight * sample_weight`` (``_Replay.step_factor``);
+    ``skip``: True on the validation rows, or empty; ``aw`` and ``q``: empty
+    when unused.
+    """
+    (loss_code, lr, single, fit_intercept, average, is_hinge, objective_penalty,
+     l1_part, decay_part, averaging, dense, n_features) = _int_settings(isettings)
+    (loss_param, alpha, l1_ratio, eta0, power_t, optimal_init, rescale_below,
+     intercept_decay) = _float_settings(fsettings)
+    (wscale, avg_a, avg_b, bias, avg_intercept, t, count, u, sq_norm, l1_norm,
+     eta, sumloss, objective_sum) = _load_state(state)
+    has_skip = skip.shape[0] > 0
+    n_rows = order.shape[0]
+    etas = _invscaling_etas(lr, n_rows, t, eta0, power_t)
+    n_trained = np.int64(0)
+
+    for k in range(n_rows):
+        i = np.int64(order[np.uint64(k)])
+        ui = np.uint64(i)
+        if has_skip and skip[ui]:
+            continue  # validation row
+        lo, ilo, nnz = _row_span(dense, n_features, indptr, i)
+        yi = y[ui]
+        p = _predict(w, indices, data, lo, ilo, nnz, wscale, bias, single)
+        eta = _eta(lr, eta, alpha, optimal_init, t, etas, n_trained)
+        cur = loss_value(loss_code, loss_param, yi, p)
+        sumloss += cur
+        objective_sum += cur
+        if objective_penalty:
+            objective_sum += _penalty(sq_norm, l1_norm, alpha, l1_ratio, single)
+        step, trained = _step(lr, data, lo, nnz, cur, eta, eta0, loss_code,
+                              loss_param, yi, p, is_hinge)
+        if not trained:
+            continue
+        step *= factor[ui]
+        if decay_part:
+            wscale, sq_norm, l1_norm = _decay(wscale, sq_norm, l1_norm, eta,
+                                              alpha, l1_ratio, single)
+            if wscale < rescale_below:
+                avg_a, avg_b = _fold_scale(w, aw, averaging, wscale, avg_a,
+                                           avg_b, single)
+                wscale = 1.0
+        if step != 0.0:
+            sq_norm, l1_norm = _update(w, indices, data, lo, ilo, nnz, step,
+                                       wscale, single)
+        if fit_intercept and step != 0:
+            bias += step * intercept_decay
+        if 0 < average and average <= t:
+            avg_a, avg_b, avg_intercept = _average(
+                aw, indices, data, lo, ilo, nnz, step, wscale, t, average, bias,
+                avg_a, avg_b, avg_intercept, single)
+        if l1_part:
+            u += l1_ratio * eta * alpha
+            _truncate_l1(w, q, indices, ilo, nnz, u, wscale)
+        t += 1
+        count += 1
+        n_trained += 1
+
+    _store_state(state, wscale, avg_a, avg_b, bias, avg_intercept, t, count, u,
+                 sq_norm, l1_norm, eta, sumloss, objective_sum)
