@@ -310,7 +310,7 @@ class EngineEstimatorMixin(CallbackSupportMixin):
     def _exposed_params(self, problem, backend):
         """The parameters that the exposed attributes stand for, in ``backend``."""
         attributes = {name: getattr(self, name) for name in self._weight_attributes}
-        params = problem.params_from_attributes(attributes)
+        params = problem.model.params_from_attributes(attributes)
         return [backend.asarray(p if hasattr(p, "shape") else np.asarray(p))
                 for p in params]
 

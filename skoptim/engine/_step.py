@@ -113,7 +113,8 @@ class Stepper:
         config, rule = self.config, self.rule
         if config.samples_at_epoch_start:
             clock = replace(clock, n_samples_seen=self.epoch_samples)
-        by_update = replace(clock, n_samples_seen=float(clock.step))
+        by_update = (replace(clock, n_samples_seen=float(clock.step))
+                     if rule.counts_updates or rule.decays_per_update else None)
         lr = self.last_rate = config.schedule.rate(
             config.base_lr, by_update if rule.counts_updates else clock, sched_state)
         decay_lr = lr
@@ -160,9 +161,8 @@ class Stepper:
         self.l1_total += threshold
         u, q = self.l1_total, self.l1_applied
         before = xp.asarray(w, copy=True)
-        zero = xp.zeros_like(w)
-        w[...] = xp.where(before > 0, xp.maximum(before - (u + q), zero),
-                          xp.where(before < 0, xp.minimum(before + (u - q), zero), before))
+        w[...] = xp.where(before > 0, xp.clip(before - (u + q), min=0.0),
+                          xp.where(before < 0, xp.clip(before + (u - q), max=0.0), before))
         q += w - before
 
     def l1_state(self):

@@ -257,15 +257,14 @@ class ClassifierTaskMixin:
     # (its SGD way).
     _balanced_counts_sample_weight = True
 
-    def _class_weight_in_head(self, Y):
-        """Whether the head applies the classes' weights itself (one-vs-rest
-        weights per element) instead of the sample weights carrying them."""
-        return False
+    # Whether the head applies the classes' weights itself (one-vs-rest
+    # weights per element) instead of the sample weights carrying them.
+    _class_weights_in_head = False
 
     def _adjust_sample_weight(self, Y, sample_weight, backend, *, incremental):
         """Fold the classes' weights into the sample weights."""
         weights, idx = self._class_weights(Y, sample_weight, incremental=incremental)
-        if weights is None or self._class_weight_in_head(Y):
+        if weights is None or self._class_weights_in_head:
             return sample_weight
         per_sample = weights[idx]
         if sample_weight is not None:

@@ -278,11 +278,6 @@ class LinearMixin(EngineEstimatorMixin):
     def _init_params(self, problem, backend, rng, init):
         return problem.model.init_params(rng, init)
 
-    def _exposed_params(self, problem, backend):
-        attributes = {name: getattr(self, name) for name in self._weight_attributes}
-        return [backend.asarray(p if hasattr(p, "shape") else np.asarray(p))
-                for p in problem.model.params_from_attributes(attributes)]
-
     def _n_fitted_outputs(self):
         if not hasattr(self, "coef_"):
             return None

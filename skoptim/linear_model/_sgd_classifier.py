@@ -522,12 +522,11 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
     def _encode_labels(self, Y, X, backend):
         return backend.asarray(np.where(Y, 1.0, -1.0))
 
-    def _class_weight_in_head(self, Y):
-        # scikit-learn's SGD multiplies each update by the class's weight:
-        # the weights scale the loss (sample weights, as repetitions, are
-        # normalised away), and a one-vs-rest problem weighs only its own
-        # class's rows with class_weight[k].
-        return True
+    # scikit-learn's SGD multiplies each update by the class's weight: the
+    # weights scale the loss (sample weights, as repetitions, are normalised
+    # away), and a one-vs-rest problem weighs only its own class's rows with
+    # class_weight[k].
+    _class_weights_in_head = True
 
     def _make_head(self, backend, Y):
         pos = neg = None

@@ -161,8 +161,7 @@ class MLPMixin(EngineEstimatorMixin):
                 f"fitted layers {shapes}; partial_fit and warm starts keep the "
                 "architecture: refit with warm_start=False to change it."
             )
-        attributes = {name: getattr(self, name) for name in self._weight_attributes}
-        return [backend.asarray(p) for p in problem.model.params_from_attributes(attributes)]
+        return super()._exposed_params(problem, backend)
 
     def _n_fitted_outputs(self):
         return self.n_outputs_ if hasattr(self, "coefs_") else None
