@@ -47,7 +47,43 @@ template <typename T> __device__ T skoptim_sign(T x) {
 _KERNELS = {}
 
 
-def run_fused(rule, g, states, scalars):
+@dataclass
+class FusedApply:
+    """The rest of an optimizer step around its update rule, fused into the
+    same pass where a CPU kernel runs.
+
+    Before the rule, the gradient becomes ``(g + l2 * p) * gscale`` on the
+    penalized head of the buffer (elements ``[0, n_head)``) and ``g * gscale``
+    on the rest (the L2 penalty's gradient, and clipping's scale); after it
+    the step gains ``decay * p`` on the head (decoupled weight decay), and the
+    parameters become ``p - step``. A kernel that does all this sets ``done``;
+    otherwise :meth:`prologue` and :meth:`epilogue` do it with array
+    operations around the rule (GPU, generic code), in the same order.
+    """
+
+    params: object
+    n_head: int
+    l2: float = 0.0
+    gscale: object = 1.0
+    decay: float = 0.0
+    done: bool = False
+
+    def prologue(self, g):
+        """The gradient part, in place on ``g`` (any namespace)."""
+        if self.l2:
+            g[:self.n_head] += self.l2 * self.params[:self.n_head]
+        if self.gscale is not None and not (isinstance(self.gscale, float)
+                                            and self.gscale == 1.0):
+            g *= self.gscale
+
+    def epilogue(self, step):
+        """Decay and the update of the parameters, from the rule's ``step``."""
+        if self.decay:
+            step[:self.n_head] += self.decay * self.params[:self.n_head]
+        self.params -= step
+
+
+def run_fused(rule, g, states, scalars, apply=None):
     """Run ``rule`` as one kernel and return the step; None where no kernel runs.
 
     ``states`` (arrays shaped like ``g``, in ``rule.states`` order) are
@@ -56,9 +92,20 @@ def run_fused(rule, g, states, scalars):
     float32/float64 NumPy arrays a numba kernel when numba is installed (the
     step written over ``g``, which the optimizers may overwrite). Other
     arrays get None and run the optimizer's generic code.
+
+    With ``apply`` (a :class:`FusedApply` for this buffer), a CPU kernel also
+    does the penalty, clipping scale, decoupled decay and parameter update in
+    the same pass and sets ``apply.done`` (what it returns is then no step);
+    where none runs, ``apply.prologue`` has been done on ``g`` on return, and
+    the caller's step goes to ``apply.epilogue``.
     """
     if not _is_cupy(g):
-        return _run_cpu(rule, g, states, scalars)
+        step = _run_cpu(rule, g, states, scalars, apply)
+        if apply is not None and not apply.done:
+            apply.prologue(g)
+        return step
+    if apply is not None:  # pragma: no cover - GPU only
+        apply.prologue(g)
     import cupy  # pragma: no cover - GPU only
 
     kernel = _KERNELS.get(rule.name)  # pragma: no cover - GPU only
@@ -78,48 +125,71 @@ def run_fused(rule, g, states, scalars):
 # The CPU kernels: ``SKOPTIM_CPU_KERNELS=0`` turns them off (the optimizers'
 # generic NumPy code runs instead); tests switch ``CPU_KERNELS``.
 CPU_KERNELS = os.environ.get("SKOPTIM_CPU_KERNELS", "1") != "0"
-_CPU_KERNELS = {}  # (rule name, dtype name) -> compiled function or None
+_CPU_KERNELS = {}  # (rule name, dtype name, fused apply) -> compiled function or None
 _CPU_DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 
 
-def _run_cpu(rule, g, states, scalars):
-    if not (CPU_KERNELS and isinstance(g, np.ndarray) and g.dtype in _CPU_DTYPES
+def _cpu_ready(g, arrays):
+    return (CPU_KERNELS and isinstance(g, np.ndarray) and g.dtype in _CPU_DTYPES
             and g.flags.c_contiguous and g.flags.writeable
             and all(isinstance(s, np.ndarray) and s.dtype == g.dtype
-                    and s.shape == g.shape and s.flags.c_contiguous for s in states)):
+                    and s.shape == g.shape and s.flags.c_contiguous and s.flags.writeable
+                    for s in arrays))
+
+
+def _run_cpu(rule, g, states, scalars, apply=None):
+    p = () if apply is None else (apply.params,)
+    if not (_cpu_ready(g, (*states, *p))
+            and (apply is None or isinstance(apply.gscale, (int, float)))):
         return None
-    kernel = cpu_kernel(rule, g.dtype)
+    kernel = cpu_kernel(rule, g.dtype, fused_apply=apply is not None)
     if kernel is None:
         return None
     dt = g.dtype.type
-    kernel(g.reshape(-1), *(s.reshape(-1) for s in states),
-           *(dt(scalars[name]) for name in rule.scalars))
+    arrays = [g.reshape(-1), *(s.reshape(-1) for s in states)]
+    extra = ()
+    if apply is not None:
+        arrays.append(apply.params.reshape(-1))
+        extra = (apply.n_head, dt(apply.l2), dt(apply.gscale), dt(apply.decay))
+        apply.done = True
+    kernel(*arrays, *extra, *(dt(scalars[name]) for name in rule.scalars))
     return g
 
 
-def cpu_source(rule, dtype):
+def cpu_source(rule, dtype, fused_apply=False):
     """The Python source of ``rule``'s numba kernel for ``dtype``: one loop
     over the elements, the body's statements on scalars. Integer literals are
-    typed as ``dtype`` (as the CUDA kernel's ``T``), so float32 stays float32."""
+    typed as ``dtype`` (as the CUDA kernel's ``T``), so float32 stays float32.
+
+    With ``fused_apply`` the kernel also takes the parameters and the
+    :class:`FusedApply` scalars and does the whole step (two loops: the
+    penalized head, then the rest); the operations are those of
+    ``FusedApply.prologue``/``epilogue`` around the rule, in the same order.
+    """
     name = _CPU_DTYPES[np.dtype(dtype)]
     body = re.sub(r"(?<![\w.])(\d+)(?![\w.])", rf"np.{name}(\1)", rule.body)
     body = (body.replace("skoptim_sign(", "np.sign(").replace("sqrt(", "np.sqrt(")
             .replace("fmax(", "max("))
     statements = [part.strip() for part in body.split(";") if part.strip()]
     arrays = ("g", *rule.states)
-    lines = [
-        "import numpy as np",
-        "from numba import njit",
-        "",
-        "",
-        "@njit(cache=True, nogil=True, error_model=\"numpy\")",
-        f"def kernel({', '.join(f'{a}_' for a in arrays)}, {', '.join(rule.scalars)}):",
-        "    for i in range(g_.shape[0]):",
-        *(f"        {a} = {a}_[i]" for a in arrays),
-        *(f"        {statement}" for statement in statements),
-        *(f"        {a}_[i] = {a}" for a in rule.states),
-        "        g_[i] = step",
-    ]
+    loads = [f"{a} = {a}_[i]" for a in rule.states]
+    stores = [f"{a}_[i] = {a}" for a in rule.states]
+    head = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"]
+    if not fused_apply:
+        signature = [*arrays, *rule.scalars]
+        loops = [("range(g_.shape[0])", ["g = g_[i]"], ["g_[i] = step"])]
+    else:
+        signature = [*arrays, "p", "n_head", "l2", "gscale", "decay", *rule.scalars]
+        loops = [("range(n_head)", ["w = p_[i]", "g = (g_[i] + l2 * w) * gscale"],
+                  ["step = step + decay * w", "p_[i] = w - step"]),
+                 ("range(n_head, g_.shape[0])", ["g = g_[i] * gscale"],
+                  ["p_[i] = p_[i] - step"])]
+    args = [f"{a}_" if a in arrays or a == "p" else a for a in signature]
+    lines = ["import numpy as np", "from numba import njit", "", "", *head,
+             f"def kernel({', '.join(args)}):"]
+    for bounds, before, after in loops:
+        lines.append(f"    for i in {bounds}:")
+        lines += [f"        {line}" for line in (*before, *loads, *statements, *stores, *after)]
     return "\n".join(lines) + "\n"
 
 
@@ -131,20 +201,20 @@ def _kernel_dir():
     return Path(root) / "kernels"
 
 
-def cpu_kernel(rule, dtype):
+def cpu_kernel(rule, dtype, fused_apply=False):
     """``rule`` compiled by numba for NumPy arrays of ``dtype`` (None without
-    numba). The generated module is written to :func:`_kernel_dir`, named by
+    numba), with the whole step around it for ``fused_apply``. The generated module is written to :func:`_kernel_dir`, named by
     a hash of its source, so numba caches its machine code there and a second
     process loads it instead of compiling."""
-    key = (rule.name, _CPU_DTYPES[np.dtype(dtype)])
+    key = (rule.name, _CPU_DTYPES[np.dtype(dtype)], bool(fused_apply))
     if key in _CPU_KERNELS:
         return _CPU_KERNELS[key]
     if importlib.util.find_spec("numba") is None:
         _CPU_KERNELS[key] = None
         return None
-    source = cpu_source(rule, dtype)
+    source = cpu_source(rule, dtype, fused_apply)
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    module_name = f"skoptim_kernel_{key[0]}_{key[1]}_{digest}"
+    module_name = f"skoptim_kernel_{key[0]}{'_step' if fused_apply else ''}_{key[1]}_{digest}"
     try:
         directory = _kernel_dir()
         directory.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,9 @@ class _Gather:
         k = idx.shape[0]
         if self.buf is None or self.buf.shape[0] < k:
             self.buf = np.empty((k,) + a.shape[1:], dtype=a.dtype)
-        return np.take(a, idx, axis=0, out=self.buf[:k])
+        # mode="clip" (the indices are valid): NumPy buffers ``out`` for the
+        # default mode="raise", an extra copy of the batch.
+        return np.take(a, idx, axis=0, out=self.buf[:k], mode="clip")
 
 
 def row_groups(X, y):

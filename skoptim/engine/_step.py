@@ -1,14 +1,19 @@
 """One optimizer step: the parameter buffer, the penalty's gradient,
 clipping, the step size, the update, decoupled decay and the L1 step
-(cumulative, or proximal in an adaptive solver's metric), each one operation
-on the whole buffer (or its penalized head), in place."""
+(cumulative, or proximal in an adaptive solver's metric), on the whole buffer
+(or its penalized head), in place: everything but the L1 step in one pass
+where a CPU kernel runs (:class:`~skoptim._kernels.FusedApply`)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
 import math
 from dataclasses import replace
 
-from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
+import numpy as np
+
+from skoptim._kernels import FusedApply
+from skoptim.optim._transforms import global_norm_scale
 
 
 class FlatParams:
@@ -105,6 +110,9 @@ class Stepper:
         self.optimizer = optimizer = config.optimizer
         self.weight_decay = float(getattr(optimizer, "weight_decay", 0.0) or 0.0)
         self.clip_norm = getattr(optimizer, "clip_norm", None)
+        # Built-in optimizers take the rest of the step (FusedApply); a
+        # subclass overriding update with the plain signature does not.
+        self.fuses_steps = "apply" in inspect.signature(optimizer.update).parameters
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
         self.epoch_samples = 0.0  # samples seen when the epoch began
 
@@ -124,20 +132,37 @@ class Stepper:
 
     def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
         """Update ``flat.buffer`` in place from the gradient buffer ``grads``
-        (same layout); return the new optimizer state."""
+        (same layout); return the new optimizer state.
+
+        The L2 penalty's gradient, the clipping scale, the update rule, the
+        decoupled decay and the update of the parameters are one
+        :class:`~skoptim._kernels.FusedApply` around the optimizer's rule (one
+        pass over the buffer where a CPU kernel runs)."""
         xp, penalty = self.xp, self.config.penalty
         params = flat.buffer
         pscale = 1.0 / weight if self.problem.penalty_per_sample else 1.0
         penalized = flat.n_head > 0
-        if penalized:
-            penalty.add_grad([flat.head(grads)], [flat.head(params)], [0], pscale)
-        grads = clip_by_global_norm([grads], self.clip_norm, xp=xp)
+        l2 = penalty.l2 * pscale if penalized else 0.0
+        gscale = 1.0
+        if self.clip_norm is not None:
+            # The norm is the penalized gradient's: add the penalty first.
+            if l2:
+                penalty.add_grad([flat.head(grads)], [flat.head(params)], [0], pscale)
+                l2 = 0.0
+            gscale = global_norm_scale([grads], self.clip_norm, xp=xp)
+            if isinstance(gscale, (np.ndarray, np.generic)):
+                gscale = float(gscale)
         lr = self.rate(clock, sched_state, rows=rows, weight=weight)
-        (step,), opt_state = self.optimizer.update(grads, opt_state, lr=lr, xp=xp)
-        if self.weight_decay and penalized:
-            decoupled_weight_decay([flat.head(step)], [flat.head(params)],
-                                   lr * self.weight_decay, xp=xp)
-        params -= step
+        decay = lr * self.weight_decay if penalized else 0.0
+        apply = FusedApply(params, flat.n_head, l2=l2, gscale=gscale, decay=decay)
+        if self.fuses_steps:
+            (step,), opt_state = self.optimizer.update([grads], opt_state, lr=lr, xp=xp,
+                                                       apply=apply)
+        else:
+            apply.prologue(grads)
+            (step,), opt_state = self.optimizer.update([grads], opt_state, lr=lr, xp=xp)
+        if not apply.done:
+            apply.epilogue(step)
         if penalty.l1 > 0 and penalized:
             threshold = lr * penalty.l1 * pscale
             metric = self.optimizer.prox_metric(opt_state, [0], xp=xp)

@@ -7,11 +7,53 @@ import math
 
 import numpy as np
 
+from skoptim import _kernels
 from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
 from skoptim.engine import StepRule
 from skoptim.heads._classification import sigmoid
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+# The element-wise passes run compiled (``_mlp_kernels``) when numba can be
+# imported; ``SKOPTIM_CPU_KERNELS=0`` or ``skoptim._kernels.CPU_KERNELS = False``
+# switch them off with the optimizers' kernels.
+_KERNELS = None  # the kernels module; False: numba is not installed
+
+
+def _compiled(*arrays):
+    """The ``_mlp_kernels`` module for these NumPy arrays, or None (kernels
+    off, no numba, or arrays it does not take)."""
+    global _KERNELS
+    if not (_kernels.CPU_KERNELS and all(
+            isinstance(a, np.ndarray) and a.dtype in _FLOATS and a.flags.c_contiguous
+            and a.dtype == arrays[0].dtype for a in arrays)):
+        return None
+    if _KERNELS is None:
+        try:
+            from skoptim.models import _mlp_kernels
+        except ImportError:
+            _KERNELS = False
+        else:
+            _KERNELS = _mlp_kernels
+    return _KERNELS or None
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class _Workspace:
+    """Output buffers reused from batch to batch, by name: a request for
+    fewer rows (the last batch) gets the first rows of the buffer."""
+
+    def __init__(self):
+        self.buffers = {}
+
+    def get(self, key, shape, dtype):
+        buf = self.buffers.get(key)
+        if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] \
+                or buf.dtype != dtype:
+            buf = self.buffers[key] = np.empty(shape, dtype=dtype)
+        return buf[:shape[0]]
 
 
 class MLPModel:
@@ -41,6 +83,7 @@ class MLPModel:
         self.dropout = tuple(dropout)
         self.penalized = tuple(range(0, 2 * self.n_layers, 2))
         self.uses_noise = any(r > 0 for r in self.dropout)
+        self._work = None  # the training pass's reused buffers (NumPy)
 
     def init_params(self, rng, init=None):
         """Glorot uniform weights and biases, as scikit-learn draws them (its
@@ -66,12 +109,30 @@ class MLPModel:
             return sigmoid(z, xp)
         return z
 
+    def _bias_activation(self, z, b, hidden):
+        """``f(z + b)`` (``z + b`` for the output layer), in place for NumPy:
+        one compiled pass for ReLU and identity where numba is installed."""
+        kernels = _compiled(z, b)
+        if kernels is not None and (not hidden or self.activation in ("relu", "identity")):
+            if hidden and self.activation == "relu":
+                kernels.bias_relu(z, b)
+            else:
+                kernels.bias_add(z, b)
+            return z
+        z += b
+        return self._hidden(z) if hidden else z
+
     def _hidden_derivative(self, delta, a):
-        """``delta * f'(z)`` written with the activation ``a = f(z)``."""
+        """``delta * f'(z)`` written with the activation ``a = f(z)`` (in
+        place for NumPy)."""
         xp, act = self.backend.xp, self.activation
         if act == "relu":
             if self.backend.is_numpy:
-                delta[a <= 0] = 0
+                kernels = _compiled(delta, a)
+                if kernels is not None:
+                    kernels.relu_backward(delta, a)
+                else:
+                    np.copyto(delta, 0, where=a <= 0)
                 return delta
             return xp.where(a > 0, delta, xp.zeros_like(delta))
         if act == "tanh":
@@ -81,16 +142,29 @@ class MLPModel:
         return delta
 
     def forward(self, params, X, *, noise=None):
-        """``(z, cache)``: the output layer's raw values, and the activations
-        (after dropout), pre-dropout activations and dropout masks."""
+        """The training pass: ``(z, cache)``, the output layer's raw values,
+        and the activations (after dropout), pre-dropout activations and
+        dropout masks. NumPy layer outputs are written into buffers reused
+        from batch to batch (``z`` and the cache are valid until the next
+        call)."""
+        if self._work is None:
+            self._work = _Workspace() if self.backend.is_numpy else False
+        return self._layers(params, X, noise, self._work or None)
+
+    def _layers(self, params, X, noise, work):
         acts, pre, masks = [X], [], []
         a = X
         for layer in range(self.n_layers):
-            z = matmul(a, params[2 * layer])
-            z += params[2 * layer + 1]
+            W = params[2 * layer]
+            if work is not None and isinstance(a, np.ndarray):
+                z = np.matmul(a, W, out=work.get(("z", layer), (a.shape[0], W.shape[1]),
+                                                  W.dtype))
+            else:
+                z = matmul(a, W)
             if layer == self.n_layers - 1:
-                return z, (acts, pre, masks)
-            a = self._hidden(z)
+                return self._bias_activation(z, params[2 * layer + 1], False), (acts, pre,
+                                                                                masks)
+            a = self._bias_activation(z, params[2 * layer + 1], True)
             pre.append(a)
             rate = self.dropout[layer]
             mask = None
@@ -102,8 +176,8 @@ class MLPModel:
         raise AssertionError("unreachable")
 
     def decision(self, params, X):
-        """The output layer's raw values (no dropout)."""
-        return self.forward(params, X)[0]
+        """The output layer's raw values (no dropout, new arrays)."""
+        return self._layers(params, X, None, None)[0]
 
     def backward(self, params, cache, delta, *, out=None):
         """Back-propagate ``delta``, the derivative in the output's raw values."""
@@ -111,12 +185,18 @@ class MLPModel:
         acts, pre, masks = cache
         grads = [None] * (2 * self.n_layers)
         out = out or grads
+        work = self._work or None
         for layer in range(self.n_layers - 1, -1, -1):
             grads[2 * layer] = matmul_T(acts[layer], delta, xp, out=out[2 * layer])
             grads[2 * layer + 1] = sum_rows(delta, xp, out=out[2 * layer + 1])
             if layer == 0:
                 break
-            delta = delta @ transpose(params[2 * layer], xp)
+            W = params[2 * layer]
+            if work is not None and isinstance(delta, np.ndarray):
+                delta = np.matmul(delta, W.T, out=work.get(
+                    ("delta", layer), (delta.shape[0], W.shape[0]), W.dtype))
+            else:
+                delta = delta @ transpose(W, xp)
             if masks[layer - 1] is not None:
                 delta = delta * masks[layer - 1]
             delta = self._hidden_derivative(delta, pre[layer - 1])

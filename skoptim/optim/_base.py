@@ -88,6 +88,13 @@ class Optimizer(_ParamsObject):
             The learning rate for this step (a Python float).
         xp : namespace
             The array namespace of ``grads``.
+        apply : FusedApply, optional
+            The engine passes it only to an ``update`` that declares it (the
+            built-in optimizers): the rest of the step (penalty, clipping
+            scale, decoupled decay, parameter update), handed on to
+            :func:`skoptim._kernels.run_fused`, which does it in the rule's
+            own pass or applies its gradient part first. Other optimizers get
+            gradients with the penalty already added and return steps.
         """
         raise NotImplementedError
 

@@ -5,10 +5,12 @@ parameters (``param -= step``). The code uses only the array-API namespace
 ``xp`` it is given, keeps scalar maths in Python floats, and updates its
 state arrays in place (the engine hands it a private copy of the state).
 Gradient clipping and decoupled weight decay are not part of any optimizer:
-the engine applies :func:`~skoptim.optim._transforms.clip_by_global_norm`
-before :meth:`Optimizer.update` and
-:func:`~skoptim.optim._transforms.decoupled_weight_decay` after it, reading
-the optimizer's ``clip_norm`` and ``weight_decay``.
+the engine scales the gradients by
+:func:`~skoptim.optim._transforms.global_norm_scale` before the update rule
+and adds the decay to its step after it, reading the optimizer's
+``clip_norm`` and ``weight_decay`` (:class:`skoptim._kernels.FusedApply`; a
+CPU kernel does both, the L2 penalty's gradient and the parameter update in
+the rule's own pass over the parameters).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -96,11 +98,16 @@ class SGD(Optimizer):
         """Return ``None``: plain SGD has no state."""
         return None
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return ``(lr * grads, state)``, scaling the gradients in place."""
+        steps = []
         for g in grads:
-            g *= lr
-        return grads, state
+            step = run_fused(_SGD, g, [], {"lr": lr}, apply)
+            if step is None:
+                g *= lr
+                step = g
+            steps.append(step)
+        return steps, state
 
 
 class Momentum(Optimizer):
@@ -191,13 +198,13 @@ class Momentum(Optimizer):
         """Return ``{"velocity": [zeros]}``."""
         return {"velocity": _zeros(params, xp)}
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the momentum steps and the state with the new velocity."""
         mu = self.momentum
         rule = _NESTEROV if self.nesterov else _HEAVY_BALL
         steps = []
         for g, v in zip(grads, state["velocity"], strict=True):
-            step = run_fused(rule, g, [v], {"mu": mu, "lr": lr})
+            step = run_fused(rule, g, [v], {"mu": mu, "lr": lr}, apply)
             if step is not None:
                 steps.append(step)
                 continue
@@ -284,11 +291,12 @@ class Adagrad(Optimizer):
         value = float(self.initial_accumulator_value)
         return {"sum_squares": [xp.full_like(p, value) for p in params]}
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the Adagrad steps and the state with the grown accumulator."""
         steps = []
         for g, acc in zip(grads, state["sum_squares"], strict=True):
-            step = run_fused(_ADAGRAD, g, [acc], {"lr": lr, "eps": self.epsilon})
+            step = run_fused(_ADAGRAD, g, [acc], {"lr": lr, "eps": self.epsilon},
+                             apply)
             if step is not None:
                 steps.append(step)
                 continue
@@ -408,7 +416,7 @@ class RMSprop(Optimizer):
             state["momentum_buffer"] = _zeros(params, xp)
         return state
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the RMSprop steps and the updated running averages."""
         rho = self.rho
         n = len(grads)
@@ -420,11 +428,13 @@ class RMSprop(Optimizer):
         ):
             if mean is None:
                 scalars = {"rho": rho, "mu": self.momentum, "lr": lr, "eps": self.epsilon}
-                step = (run_fused(_RMSPROP, g, [sq], scalars) if buf is None
-                        else run_fused(_RMSPROP_MOMENTUM, g, [sq, buf], scalars))
+                step = (run_fused(_RMSPROP, g, [sq], scalars, apply) if buf is None
+                        else run_fused(_RMSPROP_MOMENTUM, g, [sq, buf], scalars, apply))
                 if step is not None:
                     steps.append(step)
                     continue
+            elif apply is not None:
+                apply.prologue(g)  # no kernel for the centered variant
             sq *= rho
             sq += (1.0 - rho) * (g * g)
             if mean is None:
@@ -547,7 +557,7 @@ class Adam(Optimizer):
             state["v_max"] = _zeros(params, xp)
         return state
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the Adam steps and the updated moments."""
         b1, b2 = self.beta_1, self.beta_2
         state["n_steps"] += 1
@@ -557,8 +567,8 @@ class Adam(Optimizer):
         steps = []
         scalars = {"b1": b1, "b2": b2, "lr_t": lr_t, "eps": self.epsilon}
         for i, (g, m, v) in enumerate(zip(grads, state["m"], state["v"], strict=True)):
-            step = (run_fused(_ADAM, g, [m, v], scalars) if v_max is None
-                    else run_fused(_AMSGRAD, g, [m, v, v_max[i]], scalars))
+            step = (run_fused(_ADAM, g, [m, v], scalars, apply) if v_max is None
+                    else run_fused(_AMSGRAD, g, [m, v, v_max[i]], scalars, apply))
             if step is not None:
                 steps.append(step)
                 continue
@@ -771,7 +781,7 @@ class Nadam(Optimizer):
         """Return the step count and zero first and second moments."""
         return {"n_steps": 0, "m": _zeros(params, xp), "v": _zeros(params, xp)}
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the Nadam steps and the updated moments."""
         b1, b2 = self.beta_1, self.beta_2
         state["n_steps"] += 1
@@ -783,7 +793,7 @@ class Nadam(Optimizer):
                    "inv_root_bias": inv_root_bias, "eps": self.epsilon}
         steps = []
         for g, m, v in zip(grads, state["m"], state["v"], strict=True):
-            step = run_fused(_NADAM, g, [m, v], scalars)
+            step = run_fused(_NADAM, g, [m, v], scalars, apply)
             if step is not None:
                 steps.append(step)
                 continue
@@ -892,12 +902,12 @@ class Lion(Optimizer):
         """Return ``{"m": [zeros]}``."""
         return {"m": _zeros(params, xp)}
 
-    def update(self, grads, state, *, lr, xp):
+    def update(self, grads, state, *, lr, xp, apply=None):
         """Return the sign steps and the updated momentum."""
         b1, b2 = self.beta_1, self.beta_2
         steps = []
         for g, m in zip(grads, state["m"], strict=True):
-            step = run_fused(_LION, g, [m], {"b1": b1, "b2": b2, "lr": lr})
+            step = run_fused(_LION, g, [m], {"b1": b1, "b2": b2, "lr": lr}, apply)
             if step is not None:
                 steps.append(step)
                 continue
@@ -914,6 +924,7 @@ class Lion(Optimizer):
 # The elementwise updates above as single GPU kernels (see FusedRule): each
 # body must compute what the generic code of its optimizer computes
 # (tests/optim/test_fused_rules.py runs both).
+_SGD = FusedRule("sgd", ("lr",), (), "step = lr * g;")
 _HEAVY_BALL = FusedRule("heavy_ball", ("mu", "lr"), ("vel",),
                         "vel = mu * vel - lr * g; step = -vel;")
 _NESTEROV = FusedRule("nesterov", ("mu", "lr"), ("vel",),

@@ -27,7 +27,8 @@ from skoptim.optim import (
     RMSprop,
     resolve_optimizer,
 )
-from skoptim.optim._transforms import clip_by_global_norm, decoupled_weight_decay
+from skoptim._kernels import FusedApply
+from skoptim.optim._transforms import global_norm_scale
 
 PARAMS = [np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([0.25, -0.75])]
 GRADS = [
@@ -396,19 +397,19 @@ def test_adamw_steps_are_adams(n_steps):
     assert_steps_equal(run(adamw, n_steps), run(adam, n_steps), rtol=0)
 
 
-def test_decoupled_weight_decay_adds_rate_times_params():
-    steps = [np.array([0.1, -0.2]), np.array([1.0])]
-    params = [np.array([2.0, 4.0]), np.array([-1.0])]
-    out = decoupled_weight_decay(steps, params, 0.01, xp=np)
-    assert_allclose(out[0], [0.12, -0.16])
-    assert_allclose(out[1], [0.99])
+def test_fused_apply_epilogue_adds_decay_on_the_head_and_updates_params():
+    params = np.array([2.0, 4.0, -1.0])
+    step = np.array([0.1, -0.2, 1.0])
+    FusedApply(params, 2, decay=0.01).epilogue(step)
+    assert_allclose(step, [0.12, -0.16, 1.0])  # the intercept is not decayed
+    assert_allclose(params, [2.0 - 0.12, 4.0 + 0.16, -2.0])
 
 
-def test_decoupled_weight_decay_only_touches_given_params():
-    steps = [np.array([0.1, -0.2]), np.array([1.0])]
-    decoupled_weight_decay(steps[:1], [np.array([2.0, 4.0])], 0.01, xp=np)
-    assert_allclose(steps[0], [0.12, -0.16])
-    assert_array_equal(steps[1], [1.0])
+def test_fused_apply_prologue_adds_l2_on_the_head_then_scales():
+    params = np.array([2.0, 4.0, -1.0])
+    g = np.array([1.0, 1.0, 1.0])
+    FusedApply(params, 2, l2=0.5, gscale=0.5).prologue(g)
+    assert_allclose(g, [(1.0 + 1.0) * 0.5, (1.0 + 2.0) * 0.5, 0.5])
 
 
 @pytest.mark.parametrize(
@@ -422,10 +423,18 @@ def _global_norm(arrays):
     return math.sqrt(sum(float(np.sum(np.asarray(a) ** 2)) for a in arrays))
 
 
+def clip_by_global_norm(grads, clip_norm, xp=np):
+    """What the engine does with the scale (FusedApply.gscale)."""
+    if clip_norm is None:
+        return grads
+    scale = global_norm_scale(grads, clip_norm, xp=xp)
+    return [g * scale for g in grads]
+
+
 def test_clip_by_global_norm_reduces_norm_to_clip_norm():
     # global norm = sqrt(9 + 16 + 144) = 13
     grads = [np.array([3.0, 4.0]), np.array([12.0])]
-    clipped = clip_by_global_norm(grads, 6.5, xp=np)
+    clipped = clip_by_global_norm(grads, 6.5)
     assert_allclose(clipped[0], [1.5, 2.0])
     assert_allclose(clipped[1], [6.0])
     assert _global_norm(clipped) == pytest.approx(6.5)
@@ -434,7 +443,7 @@ def test_clip_by_global_norm_reduces_norm_to_clip_norm():
 @pytest.mark.parametrize("clip_norm", [13.0, 100.0])
 def test_clip_by_global_norm_keeps_small_gradients(clip_norm):
     grads = [np.array([3.0, 4.0]), np.array([12.0])]
-    clipped = clip_by_global_norm(grads, clip_norm, xp=np)
+    clipped = clip_by_global_norm(grads, clip_norm)
     assert_array_equal(clipped[0], [3.0, 4.0])
     assert_array_equal(clipped[1], [12.0])
 
