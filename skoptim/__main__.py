@@ -21,6 +21,8 @@ BENCHMARKS = [
     ("bench_sgd.py", ["--quick"], "time to a target R² (SPEC P2)"),
     ("bench_mlp.py", ["--quick"], "784-128-10 MLP epochs vs scikit-learn and PyTorch"),
     ("bench_exact.py", ["--quick"], "the exact mode (batch_size=1) vs scikit-learn's loop"),
+    ("bench_time_to_accuracy.py", ["--quick"],
+     "time to a target R² / accuracy over sizes, regression and classification"),
 ]
 
 

@@ -234,6 +234,30 @@ def cpu_kernel(rule, dtype, fused_apply=False):
     return module.kernel
 
 
+_FLOATS = tuple(_CPU_DTYPES)
+_PASSES = None  # the _cpu_passes module; False: numba is not installed
+
+
+def cpu_passes(*arrays):
+    """The compiled passes of :mod:`skoptim._cpu_passes` for these arrays, or
+    None: kernels off (``CPU_KERNELS``), numba not installed, or arrays they
+    do not take (not C-contiguous float32/float64 NumPy arrays of one dtype).
+    """
+    global _PASSES
+    if not (CPU_KERNELS and all(
+            isinstance(a, np.ndarray) and a.dtype in _FLOATS and a.flags.c_contiguous
+            and a.dtype == arrays[0].dtype for a in arrays)):
+        return None
+    if _PASSES is None:
+        try:
+            from skoptim import _cpu_passes
+        except ImportError:
+            _PASSES = False
+        else:
+            _PASSES = _cpu_passes
+    return _PASSES or None
+
+
 def matmul(X, W):
     """``X @ W`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
     return np.asarray(X @ W) if sp.issparse(X) else X @ W

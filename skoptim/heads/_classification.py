@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import column_or_1d
 
 from skoptim._backend import namespace_of, resolve_backend, to_numpy
+from skoptim._kernels import cpu_passes
 from skoptim._validation import check_class_weight, check_X_y
 
 
@@ -59,6 +60,23 @@ class SoftmaxHead:
 
     def element_weights(self, Y):
         return None
+
+    def mean_loss(self, z, Y, sample_weight):
+        """``(loss_sum, dz)`` as ``weighted_mean(*self.loss(z, Y), ...)``
+        gives them, in one compiled pass over ``z`` (overwritten by ``dz``)
+        for a softmax on NumPy arrays; None where that pass does not run."""
+        if self.out_activation != "softmax":
+            return None
+        sw = sample_weight
+        passes = cpu_passes(z, Y) if sw is None else cpu_passes(z, Y, sw)
+        if passes is None:
+            return None
+        n = z.shape[0]
+        row_scale = (np.full(n, 1.0 / n, dtype=z.dtype) if sw is None
+                     else sw / np.sum(sw))
+        value = np.empty(n, dtype=z.dtype)
+        passes.softmax_cross_entropy(z, Y, row_scale, value)
+        return (np.sum(value) if sw is None else np.sum(value * sw)), z
 
     def proba(self, z, both_classes=False):
         """Output probabilities; logistic ones are kept inside (0, 1).

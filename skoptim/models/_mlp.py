@@ -7,38 +7,12 @@ import math
 
 import numpy as np
 
-from skoptim import _kernels
-from skoptim._kernels import matmul, matmul_T, sum_rows, transpose
+from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows, transpose
 from skoptim.engine import StepRule
 from skoptim.heads._classification import sigmoid
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
-# The element-wise passes run compiled (``_mlp_kernels``) when numba can be
-# imported; ``SKOPTIM_CPU_KERNELS=0`` or ``skoptim._kernels.CPU_KERNELS = False``
-# switch them off with the optimizers' kernels.
-_KERNELS = None  # the kernels module; False: numba is not installed
-
-
-def _compiled(*arrays):
-    """The ``_mlp_kernels`` module for these NumPy arrays, or None (kernels
-    off, no numba, or arrays it does not take)."""
-    global _KERNELS
-    if not (_kernels.CPU_KERNELS and all(
-            isinstance(a, np.ndarray) and a.dtype in _FLOATS and a.flags.c_contiguous
-            and a.dtype == arrays[0].dtype for a in arrays)):
-        return None
-    if _KERNELS is None:
-        try:
-            from skoptim.models import _mlp_kernels
-        except ImportError:
-            _KERNELS = False
-        else:
-            _KERNELS = _mlp_kernels
-    return _KERNELS or None
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class _Workspace:
@@ -112,7 +86,7 @@ class MLPModel:
     def _bias_activation(self, z, b, hidden):
         """``f(z + b)`` (``z + b`` for the output layer), in place for NumPy:
         one compiled pass for ReLU and identity where numba is installed."""
-        kernels = _compiled(z, b)
+        kernels = cpu_passes(z, b)
         if kernels is not None and (not hidden or self.activation in ("relu", "identity")):
             if hidden and self.activation == "relu":
                 kernels.bias_relu(z, b)
@@ -122,24 +96,27 @@ class MLPModel:
         z += b
         return self._hidden(z) if hidden else z
 
-    def _hidden_derivative(self, delta, a):
-        """``delta * f'(z)`` written with the activation ``a = f(z)`` (in
-        place for NumPy)."""
+    def _hidden_derivative(self, delta, a, bias_grad=None):
+        """``(delta * f'(z), column sums or None)``, written with the
+        activation ``a = f(z)`` (in place for NumPy). A compiled ReLU pass
+        also sums the columns into ``bias_grad`` (the next layer down's bias
+        gradient) and returns it."""
         xp, act = self.backend.xp, self.activation
         if act == "relu":
             if self.backend.is_numpy:
-                kernels = _compiled(delta, a)
+                kernels = (cpu_passes(delta, a, bias_grad) if bias_grad is not None
+                           else None)
                 if kernels is not None:
-                    kernels.relu_backward(delta, a)
-                else:
-                    np.copyto(delta, 0, where=a <= 0)
-                return delta
-            return xp.where(a > 0, delta, xp.zeros_like(delta))
+                    kernels.relu_backward(delta, a, bias_grad)
+                    return delta, bias_grad
+                np.copyto(delta, 0, where=a <= 0)
+                return delta, None
+            return xp.where(a > 0, delta, xp.zeros_like(delta)), None
         if act == "tanh":
-            return delta * (1.0 - a * a)
+            return delta * (1.0 - a * a), None
         if act == "logistic":
-            return delta * (a * (1.0 - a))
-        return delta
+            return delta * (a * (1.0 - a)), None
+        return delta, None
 
     def forward(self, params, X, *, noise=None):
         """The training pass: ``(z, cache)``, the output layer's raw values,
@@ -186,9 +163,11 @@ class MLPModel:
         grads = [None] * (2 * self.n_layers)
         out = out or grads
         work = self._work or None
+        bias_grad = None  # a bias gradient the activation's pass summed
         for layer in range(self.n_layers - 1, -1, -1):
             grads[2 * layer] = matmul_T(acts[layer], delta, xp, out=out[2 * layer])
-            grads[2 * layer + 1] = sum_rows(delta, xp, out=out[2 * layer + 1])
+            grads[2 * layer + 1] = (bias_grad if bias_grad is not None
+                                    else sum_rows(delta, xp, out=out[2 * layer + 1]))
             if layer == 0:
                 break
             W = params[2 * layer]
@@ -199,7 +178,8 @@ class MLPModel:
                 delta = delta @ transpose(W, xp)
             if masks[layer - 1] is not None:
                 delta = delta * masks[layer - 1]
-            delta = self._hidden_derivative(delta, pre[layer - 1])
+            delta, bias_grad = self._hidden_derivative(delta, pre[layer - 1],
+                                                       out[2 * layer - 1])
         return grads
 
     def fitted_attributes(self, params):

@@ -41,9 +41,14 @@ class ModelProblem(Problem):
 
     def loss_grad(self, params, X, y, sample_weight, *, noise=None, out=None):
         z, cache = self.model.forward(params, X, noise=noise)
-        value, dz = self.head.loss(z, y)
-        loss_sum, dz = weighted_mean(value, dz, sample_weight, xp=self.xp,
-                                     element_weight=self.head.element_weights(y))
+        fused = getattr(self.head, "mean_loss", None)
+        fused = fused(z, y, sample_weight) if fused is not None else None
+        if fused is not None:
+            loss_sum, dz = fused
+        else:
+            value, dz = self.head.loss(z, y)
+            loss_sum, dz = weighted_mean(value, dz, sample_weight, xp=self.xp,
+                                         element_weight=self.head.element_weights(y))
         return loss_sum, self.model.backward(params, cache, dz, out=out)
 
     def score(self, params, X, y, sample_weight):

@@ -1,0 +1,77 @@
+"""Compiled element-wise passes of a training step on the CPU (numba).
+
+What surrounds the matrix products of a batch would otherwise be several
+NumPy passes and reductions over small arrays, each paying NumPy's call
+overhead: add the bias and apply the activation; on the way back zero the
+derivative where a ReLU was off and sum the columns for the bias gradient;
+the softmax, its cross-entropy and the derivative of the mean loss (in one
+pass instead of ten). Each is
+one loop here, in place, compiled by numba (``cache=True``: a later process
+loads the machine code). Loaded through :func:`skoptim._kernels.cpu_passes`
+only where numba is installed.
+
+Arithmetic: ``z + b`` then ``max(., 0)``, the mask and the column sums (row
+by row, from the first row, as NumPy sums the rows of a C-ordered array) are
+NumPy's, bit for bit; the softmax's ``exp`` and ``log`` are the C library's,
+which may differ from NumPy's own in the last bit.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def bias_relu(z, b):
+    """``z = max(z + b, 0)`` in place (``b`` added to each row)."""
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v if v > 0 else 0
+
+
+@njit(cache=True, nogil=True)
+def bias_add(z, b):
+    """``z = z + b`` in place (``b`` added to each row)."""
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            z[i, j] = z[i, j] + b[j]
+
+
+@njit(cache=True, nogil=True)
+def relu_backward(delta, a, colsum):
+    """``delta = 0`` where the ReLU's output ``a`` is 0, in place, and the
+    column sums of the result into ``colsum``."""
+    n, m = delta.shape
+    for j in range(m):
+        colsum[j] = 0
+    for i in range(n):
+        for j in range(m):
+            if a[i, j] <= 0:
+                delta[i, j] = 0
+            colsum[j] += delta[i, j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def softmax_cross_entropy(z, Y, row_scale, value):
+    """Per row: ``value = -sum(Y * log softmax(z))`` and, in place of ``z``,
+    ``(softmax(z) - Y) * row_scale``."""
+    n, k = z.shape
+    for i in range(n):
+        top = z[i, 0]
+        for j in range(1, k):
+            if z[i, j] > top:
+                top = z[i, j]
+        total = z[i, 0] * 0
+        for j in range(k):
+            total += np.exp(z[i, j] - top)
+        log_total = np.log(total)
+        loss = z[i, 0] * 0
+        for j in range(k):
+            shifted = z[i, j] - top
+            loss -= Y[i, j] * (shifted - log_total)
+            z[i, j] = (np.exp(shifted) / total - Y[i, j]) * row_scale[i]
+        value[i] = loss

@@ -1,0 +1,57 @@
+"""The compiled passes of a training step (skoptim/_cpu_passes.py) against
+the NumPy operations they replace."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+pytest.importorskip("numba")
+
+from skoptim import _cpu_passes as passes  # noqa: E402
+from skoptim.heads._classification import SoftmaxHead  # noqa: E402
+from skoptim.models import weighted_mean  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_relu_bias_add_and_relu_backward_are_numpys_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    z, b = rng.normal(size=(37, 11)).astype(dtype), rng.normal(size=11).astype(dtype)
+    out = z.copy()
+    passes.bias_relu(out, b)
+    assert_array_equal(out, np.maximum(z + b, 0))
+    out = z.copy()
+    passes.bias_add(out, b)
+    assert_array_equal(out, z + b)
+    a = np.maximum(z + b, 0)
+    delta = rng.normal(size=z.shape).astype(dtype)
+    expected = np.where(a > 0, delta, 0).astype(dtype)
+    colsum = np.empty(11, dtype=dtype)
+    passes.relu_backward(delta, a, colsum)
+    assert_array_equal(delta, expected)
+    assert_array_equal(colsum, np.sum(expected, axis=0))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 300.0])
+def test_softmax_mean_loss_matches_the_heads_loss_and_weighted_mean(dtype, weighted, scale):
+    """Loss sum and derivative of the mean loss as the generic head code
+    computes them, also for logits far beyond exp's range (stable)."""
+    rng = np.random.default_rng(1)
+    z = (scale * rng.normal(size=(50, 7))).astype(dtype)
+    Y = np.eye(7, dtype=dtype)[rng.integers(0, 7, 50)]
+    sw = rng.uniform(0.5, 2.0, 50).astype(dtype) if weighted else None
+    head = SoftmaxHead("softmax", xp=np)
+    expected_loss, expected_dz = weighted_mean(*head.loss(z, Y), sw, xp=np)
+    loss, dz = head.mean_loss(z.copy(), Y, sw)
+    assert dz.dtype == dtype and np.isfinite(loss)
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    assert_allclose(loss, expected_loss, rtol=rtol)
+    assert_allclose(dz, expected_dz, rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-16)
+
+
+def test_softmax_mean_loss_only_for_softmax_on_numpy():
+    head = SoftmaxHead("logistic", xp=np)
+    assert head.mean_loss(np.zeros((3, 1)), np.zeros((3, 1)), None) is None
+    head = SoftmaxHead("softmax", xp=np)
+    assert head.mean_loss(np.zeros((3, 2), dtype=np.float32), np.zeros((3, 2)), None) is None
