@@ -258,13 +258,18 @@ def _fit_time(make, k, ds):
 
 
 def time_to_target(contender, ds, target, *, max_k, repeats, prune_seconds=None,
-                   max_fit_seconds=math.inf, max_scan_seconds=math.inf, log=print):
+                   max_fit_seconds=math.inf, max_scan_seconds=math.inf, log=print,
+                   score=None, score_name="R^2"):
     """Smallest ``k`` whose fresh ``fit(max_iter=k)`` reaches ``target``, and its time.
 
     Stops early when one fit takes longer than ``prune_seconds`` (it cannot beat
     a result already known) or ``max_fit_seconds``, or when the whole scan has
-    taken longer than ``max_scan_seconds`` (budgets).
+    taken longer than ``max_scan_seconds`` (budgets). ``score(est, ds)`` is the
+    test score compared with ``target`` (default: test R², ``-inf`` for a
+    non-finite prediction); ``score_name`` labels it in the log line. The
+    ``r2`` fields of the outcome hold that score.
     """
+    score = score or _score
     out = Outcome(contender.name, contender.eta0)
     scan_start = time.perf_counter()
     for k in range(1, max_k + 1):
@@ -273,11 +278,11 @@ def time_to_target(contender, ds, target, *, max_k, repeats, prune_seconds=None,
         except (ValueError, FloatingPointError, OverflowError) as exc:
             out.status, out.error = "diverged", f"k={k}: {str(exc).splitlines()[0][:100]}"
             break
-        r2 = _score(est, ds)
+        r2 = score(est, ds)
         out.curve.append((k, seconds, r2))
         del est
         if not math.isfinite(r2) or r2 < -1e6:
-            out.status, out.error = "diverged", f"k={k}: test R^2 {r2:.3g}"
+            out.status, out.error = "diverged", f"k={k}: test {score_name} {r2:.3g}"
             break
         if r2 >= target:
             out.status, out.k, out.r2 = "reached", k, r2
@@ -297,27 +302,28 @@ def time_to_target(contender, ds, target, *, max_k, repeats, prune_seconds=None,
             break
     out.scan_seconds = time.perf_counter() - scan_start
     if out.reached:
-        retime(out, contender, ds, repeats)
+        retime(out, contender, ds, repeats, score=score, score_name=score_name)
     last = out.curve[-1] if out.curve else None
     msg = f"    {contender.name:<44} {out.status:<11}"
     if out.reached:
-        msg += f" k={out.k:<3} {out.seconds:8.3f} s  R^2={out.r2:.5f}"
+        msg += f" k={out.k:<3} {out.seconds:8.3f} s  {score_name}={out.r2:.5f}"
     elif last:
-        msg += f" last k={last[0]} R^2={_fmt_r2(last[2])}"
+        msg += f" last k={last[0]} {score_name}={_fmt_r2(last[2])}"
     if out.error:
         msg += f"  ({out.error})"
     log(msg + f"  [scan {out.scan_seconds:.1f} s, load {_load()}]")
     return out
 
 
-def retime(out, contender, ds, repeats):
+def retime(out, contender, ds, repeats, score=None, score_name="R^2"):
     """Re-run ``fit(max_iter=k)`` until ``repeats`` timings exist; keep the best
     (noise from other processes only ever adds time) and the median."""
+    score = score or _score
     while len(out.all_seconds) < repeats:
         est, seconds = _fit_time(contender.make, out.k, ds)
-        r2 = _score(est, ds)
+        r2 = score(est, ds)
         if not math.isclose(r2, out.r2, rel_tol=0, abs_tol=1e-9):
-            out.error = f"R^2 not reproducible: {out.r2} then {r2}"
+            out.error = f"{score_name} not reproducible: {out.r2} then {r2}"
         out.all_seconds.append(seconds)
     out.seconds = min(out.all_seconds)
     out.median_seconds = median(out.all_seconds)
@@ -688,11 +694,11 @@ def parse_args(argv=None):
     args.sparse_features = args.sparse_features or 1000
     args.repeats = args.repeats or 3
     args.n_test = args.n_test or min(200_000, max(1, args.n_samples // 5))
-    if args.output is None:
-        suffix = "_quick" if args.quick else ""
-        if args.which != "both":
-            suffix = f"_{args.which}{suffix}"
-        args.output = f"bench_sgd_cpu{suffix}.txt"
+    suffix = "_quick" if args.quick else ""
+    if args.which != "both":
+        suffix = f"_{args.which}{suffix}"
+    # The file written with --save; an explicit --output also asks for it.
+    args.results_name = args.output or f"bench_sgd_cpu{suffix}.txt"
     return args
 
 
@@ -763,7 +769,7 @@ def main(argv=None):
                      rows, "lrrrrr"))
     log()
     log(f"total benchmark wall time: {time.perf_counter() - start:.0f} s")
-    save_results(args, args.output, log.text())
+    save_results(args, args.results_name, log.text())
     return summaries
 
 

@@ -68,6 +68,8 @@ class SoftmaxHead:
         if self.out_activation != "softmax":
             return None
         sw = sample_weight
+        if isinstance(Y, np.ndarray) and Y.dtype != z.dtype:
+            Y = Y.astype(z.dtype)  # the indicator matrix is boolean
         passes = cpu_passes(z, Y) if sw is None else cpu_passes(z, Y, sw)
         if passes is None:
             return None

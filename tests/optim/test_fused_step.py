@@ -80,9 +80,22 @@ def test_compiled_layer_passes_give_the_numpy_fit(activation, monkeypatch):
                                      solver="adam", batch_size=32, max_iter=3,
                                      random_state=0)
     generic = _fit(make(), X, y, monkeypatch, kernels=False)
+    from skoptim import _cpu_passes
+
+    calls = []
+    for name in ("bias_relu", "bias_add", "relu_backward", "softmax_cross_entropy"):
+        def spy(*args, _f=getattr(_cpu_passes, name), _name=name):
+            calls.append(_name)
+            return _f(*args)
+
+        monkeypatch.setattr(_cpu_passes, name, spy)
     fused = _fit(make(), X, y, monkeypatch, kernels=True)
+    expected = {"softmax_cross_entropy", "bias_add"}
+    expected |= {"relu": {"bias_relu", "relu_backward"}, "identity": set()}.get(activation,
+                                                                                set())
+    assert set(calls) == expected
     for a, b in zip(fused.coefs_ + fused.intercepts_, generic.coefs_ + generic.intercepts_):
-        assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+        assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     assert_allclose(fused.predict_proba(X), generic.predict_proba(X), rtol=1e-12)
 
 
