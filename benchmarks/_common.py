@@ -309,8 +309,15 @@ def _picklable(obj):
     return True
 
 
-def _peak_child(conn, func, args, kwargs):
+def _peak_child(conn, func, args, kwargs, setup=None):
     try:
+        setup_seconds = None
+        if setup is not None:
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                setup()
+            setup_seconds = time.perf_counter() - start
         gc.collect()
         rss_before = _status_kib("VmRSS")
         exact = _reset_peak_rss()
@@ -333,6 +340,7 @@ def _peak_child(conn, func, args, kwargs):
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         conn.send({"peak_extra_bytes": max(0, peak - rss_before) * 1024,
                    "rss_before_bytes": rss_before * 1024, "seconds": seconds,
+                   "setup_seconds": setup_seconds,
                    "exact": exact, "error": None,
                    "result": result if _picklable(result) else None})
     except BaseException:  # report, never hang the parent
@@ -341,7 +349,7 @@ def _peak_child(conn, func, args, kwargs):
         conn.close()
 
 
-def peak_memory(func, *args, timeout=None, **kwargs):
+def peak_memory(func, *args, timeout=None, setup=None, **kwargs):
     """Peak extra resident memory of ``func(*args, **kwargs)``, in a child process.
 
     The call runs in a forked child, which shares the parent's data (e.g. the
@@ -352,6 +360,10 @@ def peak_memory(func, *args, timeout=None, **kwargs):
     reset is not available, ``resource.getrusage(...).ru_maxrss`` is used and
     the figure is an upper bound (``exact`` is then False).
 
+    ``setup`` (a callable, or None) runs in the child first, outside the
+    measurement: a warm-up that imports and loads what the library needs
+    (its wall time is returned as ``setup_seconds``).
+
     Returns a dict: ``peak_extra_bytes``, ``rss_before_bytes``, ``seconds``
     (the call's wall time in the child), ``exact``, ``error`` (None, or the
     child's traceback) and ``result`` (what the call returned, if picklable). Without ``fork`` (Windows, macOS spawn), falls back to
@@ -360,11 +372,13 @@ def peak_memory(func, *args, timeout=None, **kwargs):
     try:
         ctx = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - no fork on this platform
+        if setup is not None:
+            setup()
         res = peak_traced_memory(func, *args, **kwargs)
         return {"peak_extra_bytes": res["peak_traced_bytes"], "rss_before_bytes": None,
                 "seconds": res["seconds"], "exact": False, "error": None}
     parent_conn, child_conn = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_peak_child, args=(child_conn, func, args, kwargs))
+    proc = ctx.Process(target=_peak_child, args=(child_conn, func, args, kwargs, setup))
     sys.stdout.flush()
     sys.stderr.flush()
     proc.start()

@@ -23,6 +23,7 @@ BENCHMARKS = [
     ("bench_exact.py", ["--quick"], "the exact mode (batch_size=1) vs scikit-learn's loop"),
     ("bench_time_to_accuracy.py", ["--quick"],
      "time to a target R² / accuracy over sizes, regression and classification"),
+    ("bench_scaling.py", ["--quick"], "time per epoch over rows and hidden widths"),
 ]
 
 

@@ -75,3 +75,54 @@ def softmax_cross_entropy(z, Y, row_scale, value):
             loss -= Y[i, j] * (shifted - log_total)
             z[i, j] = (np.exp(shifted) / total - Y[i, j]) * row_scale[i]
         value[i] = loss
+
+
+@njit(cache=True, nogil=True)
+def csr_rows(indptr, indices, data, rows):
+    """The CSR arrays ``(data, indices, indptr)`` of the rows ``rows`` of a
+    CSR matrix, in that order (what ``X[rows]`` holds)."""
+    n = rows.shape[0]
+    out_ptr = np.empty(n + 1, dtype=indptr.dtype)
+    out_ptr[0] = 0
+    for r in range(n):
+        i = rows[r]
+        out_ptr[r + 1] = out_ptr[r] + (indptr[i + 1] - indptr[i])
+    nnz = out_ptr[n]
+    out_idx = np.empty(nnz, dtype=indices.dtype)
+    out_data = np.empty(nnz, dtype=data.dtype)
+    for r in range(n):
+        i = rows[r]
+        start, stop, at = indptr[i], indptr[i + 1], out_ptr[r]
+        for p in range(stop - start):
+            out_idx[at + p] = indices[start + p]
+            out_data[at + p] = data[start + p]
+    return out_data, out_idx, out_ptr
+
+
+@njit(cache=True, nogil=True)
+def csr_matmul(indptr, indices, data, W, out):
+    """``out = X @ W`` for a CSR ``X`` and a dense ``W``, row by row (the
+    order of scipy's sparse-dense product)."""
+    n, k = out.shape
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            col, v = indices[p], data[p]
+            for j in range(k):
+                out[i, j] += v * W[col, j]
+
+
+@njit(cache=True, nogil=True)
+def csr_matmul_T(indptr, indices, data, D, out):
+    """``out = X.T @ D`` for a CSR ``X`` and a dense ``D``: each row's
+    values scattered into the rows of ``out`` named by its columns."""
+    d, k = out.shape
+    for c in range(d):
+        for j in range(k):
+            out[c, j] = 0
+    for i in range(D.shape[0]):
+        for p in range(indptr[i], indptr[i + 1]):
+            col, v = indices[p], data[p]
+            for j in range(k):
+                out[col, j] += v * D[i, j]

@@ -52,9 +52,11 @@ class FusedApply:
     """The rest of an optimizer step around its update rule, fused into the
     same pass where a CPU kernel runs.
 
-    Before the rule, the gradient becomes ``(g + l2 * p) * gscale`` on the
-    penalized head of the buffer (elements ``[0, n_head)``) and ``g * gscale``
-    on the rest (the L2 penalty's gradient, and clipping's scale); after it
+    Before the rule, the gradient becomes ``(g + l2 * p) * head_scale`` on
+    the penalized head of the buffer (elements ``[0, n_head)``) and ``g *
+    tail_scale`` on the rest (the L2 penalty's gradient; clipping's scale,
+    times a step rule's scale for each block: the weights and the
+    unpenalized intercepts may take steps of their own); after it
     the step gains ``decay * p`` on the head (decoupled weight decay), and the
     parameters become ``p - step``. A kernel that does all this sets ``done``;
     otherwise :meth:`prologue` and :meth:`epilogue` do it with array
@@ -64,7 +66,8 @@ class FusedApply:
     params: object
     n_head: int
     l2: float = 0.0
-    gscale: object = 1.0
+    head_scale: object = 1.0
+    tail_scale: object = 1.0
     decay: float = 0.0
     done: bool = False
 
@@ -72,9 +75,10 @@ class FusedApply:
         """The gradient part, in place on ``g`` (any namespace)."""
         if self.l2:
             g[:self.n_head] += self.l2 * self.params[:self.n_head]
-        if self.gscale is not None and not (isinstance(self.gscale, float)
-                                            and self.gscale == 1.0):
-            g *= self.gscale
+        for part, scale in ((g[:self.n_head], self.head_scale),
+                            (g[self.n_head:], self.tail_scale)):
+            if not (isinstance(scale, float) and scale == 1.0):
+                part *= scale
 
     def epilogue(self, step):
         """Decay and the update of the parameters, from the rule's ``step``."""
@@ -139,8 +143,8 @@ def _cpu_ready(g, arrays):
 
 def _run_cpu(rule, g, states, scalars, apply=None):
     p = () if apply is None else (apply.params,)
-    if not (_cpu_ready(g, (*states, *p))
-            and (apply is None or isinstance(apply.gscale, (int, float)))):
+    if not (_cpu_ready(g, (*states, *p)) and (apply is None or all(
+            isinstance(v, (int, float)) for v in (apply.head_scale, apply.tail_scale)))):
         return None
     kernel = cpu_kernel(rule, g.dtype, fused_apply=apply is not None)
     if kernel is None:
@@ -150,7 +154,8 @@ def _run_cpu(rule, g, states, scalars, apply=None):
     extra = ()
     if apply is not None:
         arrays.append(apply.params.reshape(-1))
-        extra = (apply.n_head, dt(apply.l2), dt(apply.gscale), dt(apply.decay))
+        extra = (apply.n_head, dt(apply.l2), dt(apply.head_scale), dt(apply.tail_scale),
+                 dt(apply.decay))
         apply.done = True
     kernel(*arrays, *extra, *(dt(scalars[name]) for name in rule.scalars))
     return g
@@ -179,10 +184,11 @@ def cpu_source(rule, dtype, fused_apply=False):
         signature = [*arrays, *rule.scalars]
         loops = [("range(g_.shape[0])", ["g = g_[i]"], ["g_[i] = step"])]
     else:
-        signature = [*arrays, "p", "n_head", "l2", "gscale", "decay", *rule.scalars]
-        loops = [("range(n_head)", ["w = p_[i]", "g = (g_[i] + l2 * w) * gscale"],
+        signature = [*arrays, "p", "n_head", "l2", "head_scale", "tail_scale", "decay",
+                     *rule.scalars]
+        loops = [("range(n_head)", ["w = p_[i]", "g = (g_[i] + l2 * w) * head_scale"],
                   ["step = step + decay * w", "p_[i] = w - step"]),
-                 ("range(n_head, g_.shape[0])", ["g = g_[i] * gscale"],
+                 ("range(n_head, g_.shape[0])", ["g = g_[i] * tail_scale"],
                   ["p_[i] = p_[i] - step"])]
     args = [f"{a}_" if a in arrays or a == "p" else a for a in signature]
     lines = ["import numpy as np", "from numba import njit", "", "", *head,
@@ -258,9 +264,29 @@ def cpu_passes(*arrays):
     return _PASSES or None
 
 
+def _csr_passes(X, D, out=None):
+    """The compiled passes for a product of the SciPy CSR matrix ``X`` with
+    the dense ``D`` (into ``out``), or None where they do not apply."""
+    if not (sp.issparse(X) and X.format == "csr" and isinstance(D, np.ndarray)
+            and D.ndim == 2 and X.dtype == D.dtype):
+        return None
+    return cpu_passes(X.data, D) if out is None else cpu_passes(X.data, D, out)
+
+
 def matmul(X, W):
-    """``X @ W`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out)."""
-    return np.asarray(X @ W) if sp.issparse(X) else X @ W
+    """``X @ W`` for dense, SciPy/CuPy sparse and array-API ``X`` (dense out).
+
+    A SciPy CSR ``X`` times a 2-D NumPy ``W`` of its dtype runs a compiled
+    loop where numba is installed (scipy's product, without the call's
+    overhead on small batches)."""
+    if not sp.issparse(X):
+        return X @ W
+    passes = _csr_passes(X, W)
+    if passes is None:
+        return np.asarray(X @ W)
+    out = np.empty((X.shape[0], W.shape[1]), dtype=W.dtype)
+    passes.csr_matmul(X.indptr, X.indices, X.data, W, out)
+    return out
 
 
 def transpose(a, xp):
@@ -276,6 +302,11 @@ def matmul_T(X, d, xp, out=None):
     """
     if out is not None and isinstance(X, np.ndarray) and isinstance(out, np.ndarray):
         return np.matmul(X.T, d, out=out)
+    if isinstance(out, np.ndarray) and out.shape == (X.shape[1],) + d.shape[1:]:
+        passes = _csr_passes(X, d, out)
+        if passes is not None:
+            passes.csr_matmul_T(X.indptr, X.indices, X.data, d, out)
+            return out
     return matmul(transpose(X, xp), d)
 
 

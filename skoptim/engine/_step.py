@@ -98,6 +98,12 @@ class StepRule:
         rows and total sample weight ``weight``."""
         return lr
 
+    def block_scales(self):
+        """``(weights, intercepts)``: the last step's size for the penalized
+        and the unpenalized parameters, as fractions (at most 1) of what
+        :meth:`size` returned, the larger of the two."""
+        return 1.0, 1.0
+
 
 class Stepper:
     """Takes the optimizer steps of one training call on its parameter buffer."""
@@ -153,8 +159,10 @@ class Stepper:
             if isinstance(gscale, (np.ndarray, np.generic)):
                 gscale = float(gscale)
         lr = self.rate(clock, sched_state, rows=rows, weight=weight)
+        head, tail = self.rule.block_scales()
         decay = lr * self.weight_decay if penalized else 0.0
-        apply = FusedApply(params, flat.n_head, l2=l2, gscale=gscale, decay=decay)
+        apply = FusedApply(params, flat.n_head, l2=l2, head_scale=gscale * head,
+                           tail_scale=gscale * tail, decay=decay)
         if self.fuses_steps:
             (step,), opt_state = self.optimizer.update([grads], opt_state, lr=lr, xp=xp,
                                                        apply=apply)
@@ -164,7 +172,7 @@ class Stepper:
         if not apply.done:
             apply.epilogue(step)
         if penalty.l1 > 0 and penalized:
-            threshold = lr * penalty.l1 * pscale
+            threshold = lr * head * penalty.l1 * pscale
             metric = self.optimizer.prox_metric(opt_state, [0], xp=xp)
             if metric is not None:
                 penalty.prox([flat.head(params)], [0], [threshold * flat.head(metric[0])],

@@ -408,8 +408,8 @@ def test_fused_apply_epilogue_adds_decay_on_the_head_and_updates_params():
 def test_fused_apply_prologue_adds_l2_on_the_head_then_scales():
     params = np.array([2.0, 4.0, -1.0])
     g = np.array([1.0, 1.0, 1.0])
-    FusedApply(params, 2, l2=0.5, gscale=0.5).prologue(g)
-    assert_allclose(g, [(1.0 + 1.0) * 0.5, (1.0 + 2.0) * 0.5, 0.5])
+    FusedApply(params, 2, l2=0.5, head_scale=0.5, tail_scale=0.25).prologue(g)
+    assert_allclose(g, [(1.0 + 1.0) * 0.5, (1.0 + 2.0) * 0.5, 0.25])
 
 
 @pytest.mark.parametrize(

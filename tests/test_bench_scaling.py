@@ -1,0 +1,34 @@
+"""benchmarks/bench_scaling.py runs end to end (quick sizes) and prints its
+three tables; its timings are not checked (the benchmark measures them)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from benchmarks import bench_mlp, bench_scaling  # noqa: E402
+
+
+def test_epoch_flops_counts_forward_weight_gradient_and_backpropagated_products():
+    # 784-128-10 on n rows: 2 products per layer (forward, weight gradient),
+    # plus carrying the derivative down through the second layer.
+    n = 3
+    expected = 2 * 2 * n * (784 * 128 + 128 * 10) + 2 * n * 128 * 10
+    assert bench_mlp.epoch_flops(n, [784, 128, 10]) == expected
+
+
+def test_gemm_rate_is_a_positive_rate():
+    assert bench_mlp.gemm_rate(np.float32, sizes=(64,), repeats=1) > 0
+
+
+def test_quick_run_prints_the_three_tables(capsys, monkeypatch):
+    monkeypatch.setattr(bench_scaling, "gemm_rate", lambda dtype: 1e11)
+    bench_scaling.main(["--quick"])
+    out = capsys.readouterr().out
+    assert "## MLP, rows" in out and "## MLP, hidden width" in out
+    assert "## Linear regression, rows" in out
+    for name in ("skoptim MLPClassifierPlus", "sklearn MLPClassifier",
+                 "skoptim SGDRegressorPlus", "sklearn SGDRegressor"):
+        assert out.count(f"| {name}") >= 2
+    assert "not written" in out
