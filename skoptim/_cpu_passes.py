@@ -58,7 +58,8 @@ def relu_backward(delta, a, colsum):
 @njit(cache=True, nogil=True, error_model="numpy")
 def softmax_cross_entropy(z, Y, row_scale, value):
     """Per row: ``value = -sum(Y * log softmax(z))`` and, in place of ``z``,
-    ``(softmax(z) - Y) * row_scale``."""
+    ``(softmax(z) - Y) * row_scale``; one ``exp`` per element (the loss is
+    ``sum(Y) * log(sum(exp(z - max))) - sum(Y * (z - max))``)."""
     n, k = z.shape
     for i in range(n):
         top = z[i, 0]
@@ -66,15 +67,18 @@ def softmax_cross_entropy(z, Y, row_scale, value):
             if z[i, j] > top:
                 top = z[i, j]
         total = z[i, 0] * 0
-        for j in range(k):
-            total += np.exp(z[i, j] - top)
-        log_total = np.log(total)
-        loss = z[i, 0] * 0
+        y_dot = z[i, 0] * 0
+        y_sum = z[i, 0] * 0
         for j in range(k):
             shifted = z[i, j] - top
-            loss -= Y[i, j] * (shifted - log_total)
-            z[i, j] = (np.exp(shifted) / total - Y[i, j]) * row_scale[i]
-        value[i] = loss
+            y_dot += Y[i, j] * shifted
+            y_sum += Y[i, j]
+            e = np.exp(shifted)
+            z[i, j] = e
+            total += e
+        value[i] = y_sum * np.log(total) - y_dot
+        for j in range(k):
+            z[i, j] = (z[i, j] / total - Y[i, j]) * row_scale[i]
 
 
 @njit(cache=True, nogil=True)
