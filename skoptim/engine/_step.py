@@ -101,7 +101,7 @@ class StepRule:
     def block_scales(self):
         """``(weights, intercepts)``: the last step's size for the penalized
         and the unpenalized parameters, as fractions (at most 1) of what
-        :meth:`size` returned, the larger of the two."""
+        :meth:`size` returned (the engine scales each block's gradient)."""
         return 1.0, 1.0
 
 

@@ -348,20 +348,25 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             "MinMaxScaler might help."
         )
     mean = sum(np.asarray(Xb.T @ wb).ravel() for Xb, wb in blocks)
+    # The second moment of [X, 1] times [V; c], two columns at once: the
+    # first with the intercept's column (``c``), the second without (L_w).
     if not sp.issparse(X) and d <= _GRAM_MAX_FEATURES:
         G = sum(Xb.T @ (Xb * wb[:, None]) for Xb, wb in blocks)
-        moment = lambda v, c: (G @ v + c * mean, float(mean @ v) + c)  # noqa: E731
+
+        def moment(V, c):
+            return G @ V + np.outer(mean, c), mean @ V + c
     else:
         # The blocks as one matrix: two products per iteration, not 32.
         Xs = (sp.vstack([Xb for Xb, _ in blocks], format="csr") if sp.issparse(X)
               else np.concatenate([Xb for Xb, _ in blocks]))
         ws = np.concatenate([wb for _, wb in blocks])
 
-        def moment(v, c):
-            u = ws * (matmul(Xs, v[:, None])[:, 0] + c)
-            return matmul_T(Xs, u[:, None], np, out=np.empty((d, 1)))[:, 0], u.sum()
-    lam = _top_eigenvalue(moment, d, icpt, n_iter)
-    lam_w = _top_eigenvalue(moment, d, 0.0, n_iter) if fit_intercept else lam
+        def moment(V, c):
+            U = ws[:, None] * (matmul(Xs, V) + c)
+            return matmul_T(Xs, U, np, out=np.empty((d, 2))), U.sum(axis=0)
+    lam, lam_w = _top_eigenvalues(moment, d, icpt, n_iter)
+    if not fit_intercept:
+        lam_w = lam
     if lam == 0.0:
         return 1.0, max(row_max, 1.0), max(trace, 1.0), 1.0, 0.0
     return (lam, max(row_max, lam), max(trace, lam), lam_w,
@@ -397,18 +402,24 @@ def _subsample(X, sw, backend):
     return [(Xb, wb / total) for Xb, wb in blocks]
 
 
-def _top_eigenvalue(moment, d, icpt, n_iter):
-    """Power iteration for the top eigenvalue of the second moment of ``[X,
-    1]`` (``icpt`` 1) or of ``X`` (``icpt`` 0); ``moment(v, c)`` multiplies
-    the full matrix by ``[v, c]``."""
-    v = np.ones(d) / math.sqrt(d + 1)
-    c = icpt / math.sqrt(d + 1)
-    lam = 0.0
+def _top_eigenvalues(moment, d, icpt, n_iter, rtol=1e-4):
+    """Power iteration for the top eigenvalues of the second moment of ``[X,
+    1]`` (the intercept's column counted when ``icpt`` is 1) and of ``X``
+    alone, from the same deterministic start; ``moment(V, c)`` multiplies
+    the full matrix by the two columns ``[V; c]``. Stops after ``n_iter``
+    products, or once both estimates change by less than ``rtol`` (relative):
+    the estimates rise towards the eigenvalues, and a cap 1e-4 too large is
+    as stable."""
+    V = np.full((d, 2), 1.0 / math.sqrt(d + 1))
+    c = np.array([icpt / math.sqrt(d + 1), 0.0])
+    lam = np.zeros(2)
     for _ in range(n_iter):
-        v_new, c_new = moment(v, c)
-        c_new = c_new if icpt else 0.0
-        lam = math.sqrt(float(v_new @ v_new) + c_new * c_new)
-        if lam == 0.0:
-            return 0.0
-        v, c = v_new / lam, c_new / lam
-    return lam
+        V_new, c_new = moment(V, c)
+        c_new = np.array([c_new[0] if icpt else 0.0, 0.0])
+        previous, lam = lam, np.sqrt(np.sum(V_new * V_new, axis=0) + c_new * c_new)
+        if lam[0] == 0.0:
+            return 0.0, 0.0
+        V, c = V_new / np.where(lam > 0, lam, 1.0), c_new / np.where(lam > 0, lam, 1.0)
+        if np.all(np.isfinite(lam)) and np.all(lam - previous <= rtol * lam):
+            break
+    return float(lam[0]), float(lam[1])

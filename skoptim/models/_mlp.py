@@ -1,5 +1,10 @@
 """The multilayer perceptron: fully connected layers, hidden activations,
-dropout on hidden units, Glorot initialisation, back-propagation."""
+dropout on hidden units, Glorot initialisation, back-propagation.
+
+On NumPy the training pass writes each layer's output into buffers reused
+from batch to batch, and the element-wise work around the products (bias
+plus ReLU, the ReLU's mask with the bias gradient) runs as compiled passes
+(:mod:`skoptim._cpu_passes`) where they apply."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -12,7 +17,6 @@ from skoptim.engine import StepRule
 from skoptim.heads._classification import sigmoid
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
-
 
 
 class _Workspace:
