@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("bench_sizes.py", ["--quick"], "SGDRegressorPlus vs SGDRegressor, 100 to 10,000 rows"),
     ("bench_sgd.py", ["--quick"], "time to a target R² (SPEC P2)"),
     ("bench_mlp.py", ["--quick"], "784-128-10 MLP epochs vs scikit-learn and PyTorch"),
+    ("bench_mlp_regressor.py", ["--quick"], "784-128-1 MLPRegressorPlus epochs, the same"),
     ("bench_exact.py", ["--quick"], "the exact mode (batch_size=1) vs scikit-learn's loop"),
     ("bench_time_to_accuracy.py", ["--quick"],
      "time to a target R² / accuracy over sizes, regression and classification"),

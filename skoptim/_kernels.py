@@ -178,7 +178,13 @@ def cpu_source(rule, dtype, fused_apply=False):
     statements = [part.strip() for part in body.split(";") if part.strip()]
     arrays = ("g", *rule.states)
     loads = [f"{a} = {a}_[i]" for a in rule.states]
-    stores = [f"{a}_[i] = {a}" for a in rule.states]
+    # A state that decays geometrically where its gradients are zero (Adam's
+    # moments of a weight from an always-zero pixel) reaches subnormal
+    # numbers, on which the CPU's arithmetic is many times slower: flushed
+    # to zero (what a step from it would move a weight by is below 1e-30).
+    tiny = f"np.{name}({float(np.finfo(dtype).tiny)!r})"
+    stores = [line for a in rule.states for line in (
+        f"if abs({a}) < {tiny}:", f"    {a} = {a} * np.{name}(0)", f"{a}_[i] = {a}")]
     head = ["@njit(cache=True, nogil=True, error_model=\"numpy\")"]
     if not fused_apply:
         signature = [*arrays, *rule.scalars]

@@ -32,3 +32,14 @@ def test_quick_run_prints_the_three_tables(capsys, monkeypatch):
                  "skoptim SGDRegressorPlus", "sklearn SGDRegressor"):
         assert out.count(f"| {name}") >= 2
     assert "not written" in out
+
+
+def test_mlp_regressor_quick_run_prints_both_dtypes(capsys):
+    from benchmarks import bench_mlp_regressor
+
+    bench_mlp_regressor.main(["--quick", "--no-torch"])
+    out = capsys.readouterr().out
+    assert "### float64" in out and "### float32" in out
+    assert out.count("| skoptim MLPRegressorPlus") == 2
+    assert out.count("| sklearn MLPRegressor") == 2
+    assert "not written" in out

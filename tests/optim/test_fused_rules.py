@@ -237,3 +237,25 @@ def test_rule_body_compiles_as_cuda(rule, ctype):
         pytest.fail(f"{exc}\n{nvrtc.getProgramLog(program)}")
     assert "warning" not in nvrtc.getProgramLog(program).lower()
     assert nvrtc.getPTX(program)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_kernel_flushes_subnormal_states_to_zero(dtype):
+    """Moments of parameters whose gradients are zero decay into subnormal
+    numbers (slow arithmetic on CPUs): the CPU kernel stores them as zero;
+    the step it returns is the generic code's."""
+    pytest.importorskip("numba")
+    tiny = np.finfo(dtype).tiny
+    g = np.array([0.0, 0.0, 1e-3], dtype=dtype)
+    m = np.array([tiny / 4, 4 * tiny, 1e-3], dtype=dtype)
+    v = np.array([tiny / 8, 1.0, 1e-6], dtype=dtype)
+    expected_m, expected_v = m.copy(), v.copy()
+    scalars = {"b1": 0.9, "b2": 0.999, "lr_t": 1e-3, "eps": 1e-8}
+    expected = run_rule_with_numpy(kernels_module.FusedRule(
+        "adam", ("b1", "b2", "lr_t", "eps"), ("m", "v"), optimizers_module._ADAM.body),
+        g.copy(), [expected_m, expected_v], scalars)
+    step = kernels_module.run_fused(optimizers_module._ADAM, g.copy(), [m, v], scalars)
+    assert_allclose(step, expected, rtol=1e-6, atol=0)
+    assert m[0] == 0 and v[0] == 0  # b1 * tiny / 4 is subnormal: flushed
+    assert m[1] == expected_m[1] and 0 < m[1] < 4 * tiny  # 0.9 * 4 tiny stays normal
+    assert_allclose(m[2], expected_m[2]) and v[2] == expected_v[2]
