@@ -1,7 +1,9 @@
 """Array kernels: the fused optimizer updates (one kernel per update rule:
-CUDA through CuPy on a GPU, numba on the CPU, from the same source) and the
-few products whose form depends on the input's storage (dense, SciPy or CuPy
-sparse, any array-API namespace)."""
+CUDA through CuPy on a GPU, numba on the CPU, from the same source; on the
+CPU the whole step, :class:`FusedApply`), the loader of the compiled passes
+around a batch's products (:func:`cpu_passes`), and the few products whose
+form depends on the input's storage (dense, SciPy or CuPy sparse, any
+array-API namespace)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -215,9 +217,10 @@ def _kernel_dir():
 
 def cpu_kernel(rule, dtype, fused_apply=False):
     """``rule`` compiled by numba for NumPy arrays of ``dtype`` (None without
-    numba), with the whole step around it for ``fused_apply``. The generated module is written to :func:`_kernel_dir`, named by
-    a hash of its source, so numba caches its machine code there and a second
-    process loads it instead of compiling."""
+    numba), with the whole step around it for ``fused_apply``. The generated
+    module is written to :func:`_kernel_dir`, named by a hash of its source,
+    so numba caches its machine code there and a second process loads it
+    instead of compiling."""
     key = (rule.name, _CPU_DTYPES[np.dtype(dtype)], bool(fused_apply))
     if key in _CPU_KERNELS:
         return _CPU_KERNELS[key]
@@ -256,10 +259,14 @@ def cpu_passes(*arrays):
     do not take (not C-contiguous float32/float64 NumPy arrays of one dtype).
     """
     global _PASSES
-    if not (CPU_KERNELS and all(
-            isinstance(a, np.ndarray) and a.dtype in _FLOATS and a.flags.c_contiguous
-            and a.dtype == arrays[0].dtype for a in arrays)):
+    if not CPU_KERNELS:
         return None
+    dtype = getattr(arrays[0], "dtype", None)
+    if dtype not in _FLOATS:
+        return None
+    for a in arrays:  # a loop, not all(...): this runs several times a batch
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return None
     if _PASSES is None:
         try:
             from skoptim import _cpu_passes

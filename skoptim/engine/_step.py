@@ -8,11 +8,11 @@ where a CPU kernel runs (:class:`~skoptim._kernels.FusedApply`)."""
 
 import inspect
 import math
-from dataclasses import replace
 
 import numpy as np
 
 from skoptim._kernels import FusedApply
+from skoptim.optim import Clock
 from skoptim.optim._transforms import global_norm_scale
 
 
@@ -119,6 +119,7 @@ class Stepper:
         # Built-in optimizers take the rest of the step (FusedApply); a
         # subclass overriding update with the plain signature does not.
         self.fuses_steps = "apply" in inspect.signature(optimizer.update).parameters
+        self._views = (Clock(), Clock())  # see _clock_reading
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
         self.epoch_samples = 0.0  # samples seen when the epoch began
 
@@ -126,8 +127,8 @@ class Stepper:
         """The step size of this step (a Python float)."""
         config, rule = self.config, self.rule
         if config.samples_at_epoch_start:
-            clock = replace(clock, n_samples_seen=self.epoch_samples)
-        by_update = (replace(clock, n_samples_seen=float(clock.step))
+            clock = self._clock_reading(0, clock, self.epoch_samples)
+        by_update = (self._clock_reading(1, clock, float(clock.step))
                      if rule.counts_updates or rule.decays_per_update else None)
         lr = self.last_rate = config.schedule.rate(
             config.base_lr, by_update if rule.counts_updates else clock, sched_state)
@@ -135,6 +136,15 @@ class Stepper:
         if rule.decays_per_update and not rule.counts_updates:
             decay_lr = config.schedule.rate(config.base_lr, by_update, sched_state)
         return rule.size(lr, config.base_lr, rows=rows, weight=weight, decay_lr=decay_lr)
+
+    def _clock_reading(self, slot, clock, n_samples_seen):
+        """``clock`` with another sample count, in one of two Clock objects
+        kept for the purpose (a schedule reads them during the call only;
+        ``dataclasses.replace`` every step cost more than the step's rule)."""
+        view = self._views[slot]
+        view.__dict__.update(clock.__dict__)
+        view.n_samples_seen = n_samples_seen
+        return view
 
     def __call__(self, flat, grads, opt_state, sched_state, clock, *, rows, weight):
         """Update ``flat.buffer`` in place from the gradient buffer ``grads``

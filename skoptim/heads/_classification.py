@@ -36,6 +36,7 @@ class SoftmaxHead:
 
     def __init__(self, out_activation, *, xp):
         self.out_activation, self.xp = out_activation, xp
+        self._row_scale = {}  # (rows, dtype) -> the 1 / rows weights of mean_loss
 
     def _output(self, z):
         """Probabilities and, for softmax, log-probabilities."""
@@ -74,11 +75,16 @@ class SoftmaxHead:
         if passes is None:
             return None
         n = z.shape[0]
-        row_scale = (np.full(n, 1.0 / n, dtype=z.dtype) if sw is None
-                     else sw / np.sum(sw))
+        if sw is None:
+            # The same batch size every batch but the last: kept.
+            row_scale = self._row_scale.get((n, z.dtype))
+            if row_scale is None:
+                row_scale = self._row_scale[n, z.dtype] = np.full(n, 1.0 / n, dtype=z.dtype)
+        else:
+            row_scale = sw / np.sum(sw)
         value = np.empty(n, dtype=z.dtype)
         passes.softmax_cross_entropy(z, Y, row_scale, value)
-        return (np.sum(value) if sw is None else np.sum(value * sw)), z
+        return (value.sum() if sw is None else np.dot(value, sw)), z
 
     def proba(self, z, both_classes=False):
         """Output probabilities; logistic ones are kept inside (0, 1).
