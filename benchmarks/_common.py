@@ -495,3 +495,18 @@ def save_results(args, name, text):
     path = write_results(name, text)
     print(f"\nwritten to {path}")
     return path
+
+
+def report_header(log, title, script, argv, *, extra_modules=()):
+    """Start a report: the title, the command line and the machine section
+    (``argv`` None: this process's arguments)."""
+    log(title)
+    log("")
+    log(f"command: python benchmarks/{script} "
+        + " ".join(sys.argv[1:] if argv is None else argv))
+    log("")
+    log("## Machine")
+    log("")
+    for line in machine_description(extra_modules=extra_modules):
+        log(line if line.startswith("  ") else f"- {line}")
+    log("")

@@ -41,6 +41,7 @@ from benchmarks._common import (  # noqa: E402
     format_bytes,
     format_table,
     machine_description,
+    report_header,
     peak_memory,
     peak_traced_memory,
     add_save_argument,
@@ -221,16 +222,8 @@ def main(argv=None):
         return main_gpu(args)
 
     log = Report()
-    log("# P1/P4: MLPClassifierPlus vs MLPClassifier and PyTorch (CPU)")
-    log("")
-    log("command: python benchmarks/bench_mlp.py " + " ".join(sys.argv[1:] if argv is None
-                                                              else argv))
-    log("")
-    log("## Machine")
-    log("")
-    for line in machine_description(extra_modules=("torch",)):
-        log(f"- {line}")
-    log("")
+    report_header(log, "# P1/P4: MLPClassifierPlus vs MLPClassifier and PyTorch (CPU)",
+                  "bench_mlp.py", argv, extra_modules=("torch",))
     X, y, X_test, y_test = make_mnist_like(args.n_train, args.n_test)
     log(f"data: {args.n_train:,} x 784 train, {args.n_test:,} test, MNIST-style digits "
         f"(sklearn digits upscaled to 28x28, shifted, noisy); 784-{128}-10 relu, Adam "

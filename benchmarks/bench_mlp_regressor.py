@@ -34,7 +34,7 @@ from benchmarks._common import (  # noqa: E402
     add_save_argument,
     format_bytes,
     format_table,
-    machine_description,
+    report_header,
     peak_memory,
     save_results,
 )
@@ -123,16 +123,8 @@ def main(argv=None):
     if args.quick:
         n_train, n_test, epochs, args.repeats = 6_000, 2_000, 2, 1
     log = Report()
-    log("# MLPRegressorPlus vs MLPRegressor and PyTorch (CPU)")
-    log("")
-    log("command: python benchmarks/bench_mlp_regressor.py " + " ".join(
-        sys.argv[1:] if argv is None else argv))
-    log("")
-    log("## Machine")
-    log("")
-    for line in machine_description(extra_modules=("torch",)):
-        log(f"- {line}")
-    log("")
+    report_header(log, "# MLPRegressorPlus vs MLPRegressor and PyTorch (CPU)",
+                  "bench_mlp_regressor.py", argv, extra_modules=("torch",))
     X, digits, X_test, digits_test = make_mnist_like(n_train, n_test)
     y_raw, y_test_raw = targets(X, digits), targets(X_test, digits_test)
     mean, scale = y_raw.mean(), y_raw.std()

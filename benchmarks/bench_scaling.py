@@ -41,7 +41,7 @@ from benchmarks._common import (  # noqa: E402
     Report,
     add_save_argument,
     format_table,
-    machine_description,
+    report_header,
     save_results,
 )
 from benchmarks.bench_mlp import epoch_flops, gemm_rate  # noqa: E402
@@ -138,16 +138,8 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     log = Report()
-    log("# Scaling: time per epoch over rows and hidden widths")
-    log("")
-    log("command: python benchmarks/bench_scaling.py " + " ".join(
-        sys.argv[1:] if argv is None else argv))
-    log("")
-    log("## Machine")
-    log("")
-    for line in machine_description():
-        log(f"- {line}")
-    log("")
+    report_header(log, "# Scaling: time per epoch over rows and hidden widths",
+                  "bench_scaling.py", argv)
     log(f"method: in process, after a warm-up fit; best of {args.repeats} fits of "
         "max_iter=2 (no early stopping), halved")
     log("")

@@ -57,7 +57,7 @@ from benchmarks._common import (  # noqa: E402
     Report,
     format_bytes,
     format_table,
-    machine_description,
+    report_header,
     median,
     peak_memory,
     timed,
@@ -713,16 +713,8 @@ def main(argv=None):
 
     import skoptim  # noqa: F401
 
-    log("# P2: SGDRegressorPlus vs scikit-learn SGDRegressor, time to target R^2")
-    log()
-    log("command: python benchmarks/bench_sgd.py " + " ".join(sys.argv[1:] if argv is None
-                                                              else argv))
-    log()
-    log("## Machine")
-    log()
-    for line in machine_description():
-        log(line if line.startswith("  ") else f"- {line}")
-    log()
+    report_header(log, "# P2: SGDRegressorPlus vs scikit-learn SGDRegressor, time to "
+                  "target R^2", "bench_sgd.py", argv)
     log(f"method: fresh fit(max_iter=k, tol=None, random_state={args.seed}) for "
         f"k = 1..{args.max_k}; smallest k with test R^2 >= optimum - {args.gap:g}; "
         f"time = best of {args.repeats} wall-clock timings of that fit.")

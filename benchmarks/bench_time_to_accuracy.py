@@ -80,7 +80,7 @@ from benchmarks._common import (  # noqa: E402
     Report,
     add_save_argument,
     format_table,
-    machine_description,
+    report_header,
     save_results,
     timed,
 )
@@ -600,16 +600,8 @@ def main(argv=None):
 
     import skoptim  # noqa: F401
 
-    log("# Time to accuracy over sizes: the Plus estimators' defaults vs scikit-learn")
-    log()
-    log("command: python benchmarks/bench_time_to_accuracy.py "
-        + " ".join(sys.argv[1:] if argv is None else argv))
-    log()
-    log("## Machine")
-    log()
-    for line in machine_description():
-        log(line if line.startswith("  ") else f"- {line}")
-    log()
+    report_header(log, "# Time to accuracy over sizes: the Plus estimators' defaults vs "
+                  "scikit-learn", "bench_time_to_accuracy.py", argv)
     log(f"method: fresh fit(max_iter=k, tol=None, random_state={args.seed}) for "
         f"k = 1..{args.max_k}; the smallest k reaching the target; time = best of "
         f"{args.repeats} wall-clock timings of that fit (input validation included, "
