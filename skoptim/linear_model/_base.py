@@ -5,11 +5,13 @@ per-sample mode and the prediction preamble."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
+import numbers
 import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skoptim._backend import check_device, resolve_backend, to_numpy
@@ -20,7 +22,7 @@ from skoptim._validation import check_same_namespace, check_sample_weight, check
 from skoptim.engine import Callbacks
 from skoptim.linear_model._exact import fit_exact
 from skoptim.models import LinearModel, LinearProblem
-from skoptim.optim import Constant, resolve_optimizer, resolve_schedule
+from skoptim.optim import Constant, Optimizer, Schedule, resolve_optimizer, resolve_schedule
 from skoptim.optim._schedules import Optimal, optimal_t0
 
 _AUTO_BATCH = 256
@@ -32,6 +34,16 @@ _GROUPED_MAX_WEIGHT = 8192
 PA_RATES = ("pa1", "pa2")
 # scikit-learn's own schedules: with batch_size=1 and solver='sgd' they run the
 # exact per-sample mode.
+# What the linear Plus estimators add to their counterpart's constraints.
+PLUS_CONSTRAINTS = {
+    # Names are checked when resolved: the error suggests the closest one.
+    "learning_rate": [str, Schedule],
+    "solver": [str, Optimizer],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                   StrOptions({"auto"})],
+    "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
+    "device": [str],
+}
 EXACT_RATES = ("constant", "optimal", "invscaling", "adaptive", *PA_RATES)
 
 

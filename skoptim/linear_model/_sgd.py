@@ -3,16 +3,13 @@ regression head, on the shared engine."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import numbers
 
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.linear_model import SGDRegressor
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skoptim._base import atomic
 from skoptim.heads import RegressionHead, RegressorTaskMixin, make_loss
-from skoptim.linear_model._base import LinearMixin
-from skoptim.optim import Optimizer, Schedule
+from skoptim.linear_model._base import PLUS_CONSTRAINTS, LinearMixin
 
 
 class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEstimator):
@@ -295,13 +292,7 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
 
     _parameter_constraints: dict = {
         **SGDRegressor._parameter_constraints,
-        # Names are checked when resolved: the error suggests the closest one.
-        "learning_rate": [str, Schedule],
-        "solver": [str, Optimizer],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
-                       StrOptions({"auto"})],
-        "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
-        "device": [str],
+        **PLUS_CONSTRAINTS,
     }
 
     def __init__(

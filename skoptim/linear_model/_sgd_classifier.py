@@ -3,20 +3,17 @@ one-vs-rest margin head, on the shared engine."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import SGDClassifier
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from skoptim._backend import namespace_of
 from skoptim._base import atomic
 from skoptim.heads import ClassifierTaskMixin, MarginHead, make_loss, sigmoid
-from skoptim.linear_model._base import LinearMixin
+from skoptim.linear_model._base import PLUS_CONSTRAINTS, LinearMixin
 from skoptim.linear_model._ovr import InterceptViews, ovr_jobs, ovr_t, ovr_weights
-from skoptim.optim import Optimizer, Schedule
 
 _PROBA_LOSSES = ("log_loss", "modified_huber")
 
@@ -288,13 +285,7 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
 
     _parameter_constraints: dict = {
         **SGDClassifier._parameter_constraints,
-        # Names are checked when resolved: the error suggests the closest one.
-        "learning_rate": [str, Schedule],
-        "solver": [str, Optimizer],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
-                       StrOptions({"auto"})],
-        "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
-        "device": [str],
+        **PLUS_CONSTRAINTS,
     }
 
     def __init__(

@@ -8,18 +8,32 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skoptim._backend import check_device, is_sparse, resolve_backend
 from skoptim._base import EngineEstimatorMixin, finite_or_none
 from skoptim._validation import check_same_namespace, check_X
 from skoptim.models import ModelProblem, MLPModel
-from skoptim.optim import Clock, Momentum, resolve_optimizer, resolve_schedule
+from skoptim.optim import (Clock, Momentum, Optimizer, Schedule, resolve_optimizer,
+                           resolve_schedule)
 from skoptim.optim._optimizers import unknown_name_error
 from skoptim.optim._schedules import SCHEDULES
 
 # 'optimal' needs a linear model's alpha and t0.
 _SCHEDULES = tuple(name for name in SCHEDULES if name != "optimal")
+
+
+# What the MLP Plus estimators add to their counterpart's constraints.
+PLUS_CONSTRAINTS = {
+    "solver": [str, Optimizer],
+    # Names are checked when resolved: the error suggests the closest one.
+    "learning_rate": [str, Schedule],
+    "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+    "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+    "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left"), tuple, list],
+    "device": [str],
+}
 
 
 def is_lbfgs(solver):

@@ -3,19 +3,17 @@ with a softmax (or logistic) head, on the shared engine."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.neural_network import MLPClassifier
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from skoptim._backend import namespace_of, to_numpy
 from skoptim._base import atomic
 from skoptim.heads import ClassifierTaskMixin, SoftmaxHead
-from skoptim.neural_network._base import MLPMixin, check_stochastic
-from skoptim.optim import Optimizer, Schedule
+from skoptim.neural_network._base import PLUS_CONSTRAINTS, MLPMixin, check_stochastic
 
 
 class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEstimator):
@@ -267,14 +265,8 @@ class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEsti
 
     _parameter_constraints: dict = {
         **MLPClassifier._parameter_constraints,
-        "solver": [str, Optimizer],
-        # Names are checked when resolved: the error suggests the closest one.
-        "learning_rate": [str, Schedule],
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
-        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left"), tuple, list],
+        **PLUS_CONSTRAINTS,
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "device": [str],
     }
 
 

@@ -14,8 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from skoptim._backend import namespace_of, to_numpy
 from skoptim._base import atomic
 from skoptim.heads import RegressionHead, RegressorTaskMixin, make_loss
-from skoptim.neural_network._base import MLPMixin, check_stochastic
-from skoptim.optim import Optimizer, Schedule
+from skoptim.neural_network._base import PLUS_CONSTRAINTS, MLPMixin, check_stochastic
 
 
 class MLPRegressorPlus(RegressorTaskMixin, MLPMixin, RegressorMixin, BaseEstimator):
@@ -277,16 +276,10 @@ class MLPRegressorPlus(RegressorTaskMixin, MLPMixin, RegressorMixin, BaseEstimat
 
     _parameter_constraints: dict = {
         **MLPRegressor._parameter_constraints,
+        **PLUS_CONSTRAINTS,
         "loss": [StrOptions({"squared_error", "poisson", "huber", "quantile"})],
-        "solver": [str, Optimizer],
-        # Names are checked when resolved: the error suggests the closest one.
-        "learning_rate": [str, Schedule],
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
-        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left"), tuple, list],
         "quantile": [Interval(numbers.Real, 0, 1, closed="neither")],
         "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
-        "device": [str],
     }
 
     def __init__(
