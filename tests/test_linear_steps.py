@@ -106,3 +106,38 @@ def test_compiled_csr_passes_are_scipys_products(dtype, index_dtype):
     out = np.empty((30, 3), dtype=dtype)
     assert kernels_module.matmul_T(batch, D, np, out=out) is out
     assert_array_equal(out, np.asarray(expected.T @ D))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_curvature_estimates_converge_on_flat_spectra(fit_intercept, sparse):
+    # Random rows with d / n = 0.1: a Marchenko-Pastur spectrum whose top
+    # eigenvalues lie close together (power iteration stalls 2-3% below the
+    # top there); the estimates must still be within 1e-3 of it.
+    rng = np.random.default_rng(5)
+    n, d = 1500, 150
+    X = sp.random(n, d, density=0.02, format="csr", random_state=5,
+                  data_rvs=rng.standard_normal)
+    Xd = X.toarray()
+    Z = np.column_stack([Xd, np.ones(n)]) if fit_intercept else Xd
+    top, _, _, top_w, _ = _linear._curvatures(X if sparse else Xd, None, fit_intercept,
+                                              resolve_backend(Xd))
+    assert top == pytest.approx(np.linalg.eigvalsh(Z.T @ Z / n)[-1], rel=1e-3)
+    assert top_w == pytest.approx(np.linalg.eigvalsh(Xd.T @ Xd / n)[-1], rel=1e-3)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_curvature_estimates_are_exact_when_the_krylov_space_is_full(d, weighted):
+    # With d + 1 <= the number of iterations the recurrence reaches an
+    # invariant subspace: the estimates are the eigenvalues themselves (a
+    # breakdown handled wrongly gives values far off).
+    rng = np.random.default_rng(d)
+    X = rng.standard_normal((50, d)) * 20 + 3
+    sw = rng.random(50) * 1000 if weighted else None
+    w = np.ones(50) if sw is None else sw
+    w = w / w.sum()
+    Z = np.column_stack([X, np.ones(50)])
+    top, _, _, top_w, _ = _linear._curvatures(X, sw, True, resolve_backend(X))
+    assert top == pytest.approx(np.linalg.eigvalsh(Z.T @ (Z * w[:, None]))[-1], rel=1e-9)
+    assert top_w == pytest.approx(np.linalg.eigvalsh(X.T @ (X * w[:, None]))[-1], rel=1e-9)

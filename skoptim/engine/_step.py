@@ -6,6 +6,7 @@ where a CPU kernel runs (:class:`~skoptim._kernels.FusedApply`)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import inspect
 import math
 
@@ -118,7 +119,7 @@ class Stepper:
         self.clip_norm = getattr(optimizer, "clip_norm", None)
         # Built-in optimizers take the rest of the step (FusedApply); a
         # subclass overriding update with the plain signature does not.
-        self.fuses_steps = "apply" in inspect.signature(optimizer.update).parameters
+        self.fuses_steps = _takes_apply(type(optimizer).update)
         self._views = (Clock(), Clock())  # see _clock_reading
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
         self.epoch_samples = 0.0  # samples seen when the epoch began
@@ -211,6 +212,12 @@ class Stepper:
     def l1_state(self):
         """What the next call continues the cumulative L1 penalty from."""
         return None if self.l1_applied is None else (self.l1_total, self.l1_applied)
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_apply(update):
+    """Whether an optimizer class's ``update`` takes ``apply`` (read once)."""
+    return "apply" in inspect.signature(update).parameters
 
 
 def update_average(average, count, params, xp):

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn import get_config
+from sklearn.utils.validation import _is_fitted, check_is_fitted
 
 from skoptim._backend import check_device, resolve_backend, to_numpy
 from skoptim._base import EngineEstimatorMixin, finite_or_none
@@ -65,10 +66,11 @@ class LinearMixin(EngineEstimatorMixin):
     _broadcast_intercept = True  # one intercept_init value for every output
 
     # -- parameter checks -------------------------------------------------
-    def _check_params(self):
-        # scikit-learn skips this in partial_fit once fitted; parameters set
-        # since then must be checked all the same.
-        self._validate_params()
+    def _check_params(self, *, partial=False):
+        # scikit-learn's _fit_context has validated the parameters, except in
+        # partial_fit once fitted: parameters set since then are checked here.
+        if partial and _is_fitted(self) and not get_config()["skip_parameter_validation"]:
+            self._validate_params()
         check_device(self.device)
         self._resolve_optimizer()
         lr = self.learning_rate
@@ -127,7 +129,7 @@ class LinearMixin(EngineEstimatorMixin):
                                 init=init)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        self._check_params()
+        self._check_params(partial=True)
         if self._exact_mode(X):
             return self._fit_exact(X, y, sample_weight, incremental=True,
                                    classes=classes)

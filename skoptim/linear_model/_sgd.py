@@ -240,7 +240,7 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
     per-sample rate of the schedule (counting updates, as scikit-learn's
     ``t_`` does one per sample: batches here, or samples on small data) and
     :math:`L` an upper bound of the loss's
-    curvature, estimated once per fit by power iteration on the data's second
+    curvature, estimated once per fit by Lanczos iteration on the data's second
     moment. :math:`\\eta_t W` is the sum of the :math:`W` per-sample steps
     that scikit-learn would take (the linear scaling rule); the cap keeps
     large batches stable. So an unchanged script reaches scikit-learn's
@@ -420,7 +420,6 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
         self : object
             Fitted estimator.
         """
-        self._check_params()
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):

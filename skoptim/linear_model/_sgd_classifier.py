@@ -411,7 +411,7 @@ class SGDClassifierPlus(ClassifierTaskMixin, LinearMixin, ClassifierMixin, BaseE
         self : object
             Fitted estimator.
         """
-        self._check_params()
+        self._check_params(partial=True)
         self._check_partial_fit_classes(classes)
         return self._partial_fit(X, y, sample_weight, classes=classes)
 

@@ -9,7 +9,8 @@ import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn import get_config
+from sklearn.utils.validation import _is_fitted, check_is_fitted
 
 from skoptim._backend import check_device, is_sparse, resolve_backend
 from skoptim._base import EngineEstimatorMixin, finite_or_none
@@ -108,10 +109,11 @@ class MLPMixin(EngineEstimatorMixin):
             )
         return rates
 
-    def _check_params(self):
-        # scikit-learn skips this in partial_fit once fitted; parameters set
-        # since then must be checked all the same.
-        self._validate_params()
+    def _check_params(self, *, partial=False):
+        # scikit-learn's _fit_context has validated the parameters, except in
+        # partial_fit once fitted: parameters set since then are checked here.
+        if partial and _is_fitted(self) and not get_config()["skip_parameter_validation"]:
+            self._validate_params()
         check_device(self.device)
         self._resolve_optimizer()
         if isinstance(self.learning_rate, str) and self.learning_rate not in _SCHEDULES:

@@ -366,7 +366,6 @@ class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEsti
         self : object
             Fitted estimator.
         """
-        self._check_params()
         return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
 
     @available_if(check_stochastic)
@@ -396,7 +395,7 @@ class MLPClassifierPlus(ClassifierTaskMixin, MLPMixin, ClassifierMixin, BaseEsti
         self : object
             Trained estimator.
         """
-        self._check_params()
+        self._check_params(partial=True)
         self._check_partial_fit_classes(classes)
         return self._fit_engine(X, y, sample_weight, incremental=True, classes=classes)
 

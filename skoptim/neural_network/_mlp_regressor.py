@@ -408,7 +408,7 @@ class MLPRegressorPlus(RegressorTaskMixin, MLPMixin, RegressorMixin, BaseEstimat
         self : object
             Trained estimator.
         """
-        self._check_params()
+        self._check_params(partial=True)
         return self._fit_engine(X, y, sample_weight, incremental=True)
 
     def predict(self, X):

@@ -981,6 +981,12 @@ def unknown_name_error(value, names, param):
     return InvalidParameterError(message)
 
 
+@functools.lru_cache(maxsize=None)
+def _parameter_names(cls):
+    """The names ``cls(...)`` accepts (read once per class)."""
+    return frozenset(inspect.signature(cls).parameters)
+
+
 def _resolve(value, *, param, table, base, flat, also_valid=()):
     """Shared body of :func:`resolve_optimizer` and ``resolve_schedule``."""
     if isinstance(value, base):
@@ -992,7 +998,7 @@ def _resolve(value, *, param, table, base, flat, also_valid=()):
         # A name may fix some arguments (functools.partial): those win over flat.
         cls = getattr(factory, "func", factory)
         fixed = getattr(factory, "keywords", {})
-        accepted = inspect.signature(cls).parameters
+        accepted = _parameter_names(cls)
         kwargs = {k: v for k, v in flat.items() if k in accepted and k not in fixed}
         return factory(**kwargs)._validate()
     if isinstance(value, type) and issubclass(value, base):
