@@ -405,3 +405,25 @@ def test_a_fault_anywhere_leaves_the_estimator_bit_identical(
     _call(twin, call, X, y)
     for u, v in zip(_weights(est), _weights(twin), strict=True):
         assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("Est", [SGDRegressorPlus, SGDClassifierPlus, MLPRegressorPlus,
+                                 MLPClassifierPlus])
+def test_parameters_validated_once_per_fit_and_again_in_a_later_partial_fit(
+        Est, monkeypatch):
+    from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    calls = []
+    original = BaseEstimator._validate_params
+    monkeypatch.setattr(BaseEstimator, "_validate_params",
+                        lambda self: calls.append(1) or original(self))
+    est = _quiet(Est(max_iter=2, random_state=0).fit, X, y)
+    assert len(calls) == 1
+    # partial_fit on a fitted estimator: scikit-learn's _fit_context skips the
+    # check, so a parameter set since the fit is checked by the estimator.
+    est.set_params(alpha=-1.0)
+    kwargs = {"classes": np.unique(y)} if "Classifier" in Est.__name__ else {}
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        est.partial_fit(X, y, **kwargs)

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn import get_config
 from sklearn.utils.validation import _is_fitted, check_is_fitted
 
 from skoptim._backend import check_device, is_sparse, resolve_backend
@@ -111,8 +110,9 @@ class MLPMixin(EngineEstimatorMixin):
 
     def _check_params(self, *, partial=False):
         # scikit-learn's _fit_context has validated the parameters, except in
-        # partial_fit once fitted: parameters set since then are checked here.
-        if partial and _is_fitted(self) and not get_config()["skip_parameter_validation"]:
+        # partial_fit once fitted: parameters set since then are checked here
+        # (inside the context, which sets skip_parameter_validation itself).
+        if partial and _is_fitted(self):
             self._validate_params()
         check_device(self.device)
         self._resolve_optimizer()
