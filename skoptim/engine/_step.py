@@ -94,9 +94,10 @@ class StepRule:
     counts_updates = False
     decays_per_update = False
 
-    def size(self, lr, base_lr, *, rows, weight, decay_lr):
+    def size(self, lr, reference_lr, *, rows, weight, decay_lr):
         """The step size for the schedule's rate ``lr`` on a batch of ``rows``
-        rows and total sample weight ``weight``."""
+        rows and total sample weight ``weight``; ``reference_lr`` is the rate
+        the schedule decays from (:meth:`Schedule.reference_rate`)."""
         return lr
 
     def block_scales(self):
@@ -121,6 +122,14 @@ class Stepper:
         # subclass overriding update with the plain signature does not.
         self.fuses_steps = _takes_apply(type(optimizer).update)
         self._views = (Clock(), Clock())  # see _clock_reading
+        # What the rule's decay is measured against. Where the rule counts
+        # updates, its capped step carries the schedule's decay, measured from
+        # the schedule's own first rate ('optimal' ignores the base rate).
+        # Where it sums per-sample steps (small data), the sums decay as
+        # scikit-learn's do and the cap stays a stability bound, measured
+        # from the base rate.
+        self.reference_lr = (config.schedule.reference_rate(config.base_lr)
+                             if rule.counts_updates else config.base_lr)
         self.last_rate = math.nan  # the schedule's rate, as printed by verbose
         self.epoch_samples = 0.0  # samples seen when the epoch began
 
@@ -136,7 +145,7 @@ class Stepper:
         decay_lr = lr
         if rule.decays_per_update and not rule.counts_updates:
             decay_lr = config.schedule.rate(config.base_lr, by_update, sched_state)
-        return rule.size(lr, config.base_lr, rows=rows, weight=weight, decay_lr=decay_lr)
+        return rule.size(lr, self.reference_lr, rows=rows, weight=weight, decay_lr=decay_lr)
 
     def _clock_reading(self, slot, clock, n_samples_seen):
         """``clock`` with another sample count, in one of two Clock objects

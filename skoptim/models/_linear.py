@@ -228,7 +228,8 @@ class PerSampleRate(StepRule):
     ``b`` rows takes the step ``min(lr * W, d / L_b)`` on the mean gradient:
     the sum of the ``W`` per-sample steps that scikit-learn would take (the
     linear scaling rule), or the curvature limit of a ``b``-row batch
-    (:meth:`cap`) times the schedule's decay ``d = lr / lr_0``. Schedules then
+    (:meth:`cap`) times the schedule's decay ``d = lr / lr_0`` (``lr_0``: its
+    reference rate, ``eta0``, or ``1 / (alpha t0)`` for ``'optimal'``). Schedules then
     count weight updates (batches), as scikit-learn's ``t_`` counts updates
     (one per sample there), except on small data cut by weight, where the
     summed per-sample steps count samples as scikit-learn does; the decay of
@@ -270,12 +271,15 @@ class PerSampleRate(StepRule):
             self.caps[b] = 1.0 / (L_b * self.coupling * self.optimizer.step_gain())
         return self.caps[b]
 
-    def size(self, lr, base_lr, *, rows, weight, decay_lr):
+    def size(self, lr, reference_lr, *, rows, weight, decay_lr):
         self.scales = (1.0, 1.0)
         if not self.linear_scaling:
             return lr
-        decay = min(1.0, decay_lr / base_lr)
-        step = min(lr * weight, self.cap(rows) * decay)
+        decay = min(1.0, decay_lr / reference_lr)
+        # The cap decays with the schedule, but the weights' capped step never
+        # falls below the schedule's own rate (one sample's step) under the cap.
+        cap = self.cap(rows)
+        step = min(lr * weight, max(cap * decay, min(cap, lr)))
         if self.curvature_intercept is None:
             return step
         # Every sample has the intercept's curvature: no batch dependence.

@@ -146,6 +146,16 @@ class Schedule(_ParamsObject):
         """Update the state with this epoch's metric (lower is better)."""
         return state
 
+    def reference_rate(self, base_lr):
+        """The rate this schedule decays from: ``base_lr``, which it shapes.
+
+        The linear models cap their steps by the loss's curvature and let the
+        cap decay as the schedule does, by ``rate / reference_rate``; a
+        schedule whose rate does not scale ``base_lr`` (``Optimal``) returns
+        its own first rate.
+        """
+        return base_lr
+
     def on_stall(self, state, *, base_lr):
         """React to a stall of the stopping rule; ``(state, handled)``.
 

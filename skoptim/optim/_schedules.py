@@ -163,8 +163,17 @@ class Optimal(Schedule):
         self.alpha = alpha
         self.t0 = t0
 
+    def reference_rate(self, base_lr):
+        """The first rate, ``1 / (alpha * t0)`` (``base_lr`` is ignored)."""
+        self._check_set()
+        return 1.0 / (self.alpha * self.t0)
+
     def rate(self, base_lr, clock, state=None):
         """Return ``1 / (alpha * (t0 + clock.n_samples_seen))``."""
+        self._check_set()
+        return 1.0 / (self.alpha * (self.t0 + float(clock.n_samples_seen)))
+
+    def _check_set(self):
         if self.alpha is None or self.t0 is None:
             raise ValueError(
                 "Optimal needs both alpha and t0 to compute a rate; got "
@@ -172,7 +181,6 @@ class Optimal(Schedule):
                 "estimator (which sets them from its alpha and loss), or set "
                 "them, e.g. Optimal(alpha=1e-4, t0=optimal_t0(1e-4, dloss))."
             )
-        return 1.0 / (self.alpha * (self.t0 + float(clock.n_samples_seen)))
 
 
 class Adaptive(Schedule):
