@@ -1051,3 +1051,37 @@ def test_progress_bar_runs(iris, solver):
     est.set_callbacks(ProgressBar()).fit(X, y)
     assert est.n_iter_ == 6
     assert math.isfinite(est.loss_)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_decision_on_many_rows_runs_in_chunks_with_the_same_result(sparse):
+    # Prediction on n rows holds the hidden activations of a chunk of rows,
+    # not all n (scikit-learn's holds all): the traced peak stays near the
+    # output's size, and the values are the whole-batch pass's.
+    import tracemalloc
+
+    import scipy.sparse as sp
+
+    from skoptim.models import _mlp as mlp_module
+
+    rng = np.random.default_rng(0)
+    X = rng.random((20000, 30)).astype(np.float32)
+    X[X < 0.5] = 0
+    y = rng.integers(0, 3, 20000)
+    est = MLPClassifierPlus(hidden_layer_sizes=(256, 64), max_iter=1,
+                            random_state=0).fit(X[:500], y[:500])
+    Xp = sp.csr_matrix(X) if sparse else X
+    est.predict_proba(Xp[:10])  # imports and compiled passes loaded
+    tracemalloc.start()
+    proba = est.predict_proba(Xp)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    hidden_all = 20000 * 256 * 4  # the first hidden layer's activations, all rows
+    assert peak < hidden_all / 2
+    whole = MLPClassifierPlus.predict_proba
+    original = mlp_module._CHUNK_BYTES
+    try:
+        mlp_module._CHUNK_BYTES = 1 << 40
+        assert_allclose(whole(est, Xp), proba, rtol=1e-6, atol=1e-7)
+    finally:
+        mlp_module._CHUNK_BYTES = original

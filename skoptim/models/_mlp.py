@@ -11,6 +11,7 @@ plus ReLU, the ReLU's mask with the bias gradient) runs as compiled passes
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows, transpose
 from skoptim.engine import StepRule
@@ -32,6 +33,11 @@ class _Workspace:
                 or buf.dtype != dtype:
             buf = self.buffers[key] = np.empty(shape, dtype=dtype)
         return buf[:shape[0]]
+
+
+# Rows per chunk of a prediction: the widest layer's activations of one chunk
+# take about this many bytes (MLPModel.decision).
+_CHUNK_BYTES = 1 << 20
 
 
 class MLPModel:
@@ -157,8 +163,26 @@ class MLPModel:
         raise AssertionError("unreachable")
 
     def decision(self, params, X):
-        """The output layer's raw values (no dropout, new arrays)."""
-        return self._layers(params, X, None, None)[0]
+        """The output layer's raw values (no dropout, new arrays).
+
+        NumPy and SciPy inputs run in chunks of rows whose widest layer holds
+        about ``_CHUNK_BYTES``: a prediction on many rows keeps one chunk's
+        hidden activations, not every row's (rows are independent, so the
+        values are the whole batch's)."""
+        n = X.shape[0]
+        host = isinstance(params[0], np.ndarray) and (isinstance(X, np.ndarray)
+                                                      or sp.issparse(X))
+        rows = max(256, _CHUNK_BYTES // (max(self.sizes[1:]) * params[0].itemsize)) \
+            if host else n
+        if n <= rows:
+            return self._layers(params, X, None, None)[0]
+        out = None
+        for start in range(0, n, rows):
+            z = self._layers(params, X[start:start + rows], None, None)[0]
+            if out is None:
+                out = np.empty((n, z.shape[1]), dtype=z.dtype)
+            out[start:start + z.shape[0]] = z
+        return out
 
     def backward(self, params, cache, delta, *, out=None):
         """Back-propagate ``delta``, the derivative in the output's raw values."""
