@@ -225,11 +225,13 @@ class PerSampleRate(StepRule):
     """scikit-learn's per-sample learning rate, taken a mini-batch at a time.
 
     For optimizers that are not scale invariant a batch of weight ``W`` and
-    ``b`` rows takes the step ``min(lr * W, d / L_b)`` on the mean gradient:
-    the sum of the ``W`` per-sample steps that scikit-learn would take (the
-    linear scaling rule), or the curvature limit of a ``b``-row batch
-    (:meth:`cap`) times the schedule's decay ``d = lr / lr_0`` (``lr_0``: its
-    reference rate, ``eta0``, or ``1 / (alpha t0)`` for ``'optimal'``). Schedules then
+    ``b`` rows takes the step ``min(lr * W, max(d / L_b, min(1 / L_b, lr)))``
+    on the mean gradient: the sum of the ``W`` per-sample steps that
+    scikit-learn would take (the linear scaling rule), or the curvature limit
+    of a ``b``-row batch (:meth:`cap`) times the schedule's decay
+    ``d = lr / lr_0`` (``lr_0``: the rate the schedule decays from, ``eta0``,
+    or ``1 / (alpha t0)`` for ``'optimal'`` where rates count updates), but
+    not below one sample's step ``lr`` while that is under the cap. Schedules then
     count weight updates (batches), as scikit-learn's ``t_`` counts updates
     (one per sample there), except on small data cut by weight, where the
     summed per-sample steps count samples as scikit-learn does; the decay of
@@ -439,7 +441,7 @@ def _top_eigenvalues(moment, d, icpt, n_iter, rtol=1e-3):
     eigenvalue much faster than power iteration where the top eigenvalues lie
     close together (a flat spectrum: power iteration stalls a few per cent
     below it). Stops after ``n_iter`` products, or once both estimates change
-    by less than ``rtol`` (relative): a cap 1e-4 too large is as stable."""
+    by less than ``rtol`` (relative): a cap 1e-3 too large is as stable."""
     mask = np.array([1.0 if icpt else 0.0, 0.0])  # which columns have c
     n_iter = min(n_iter, d + 1)  # the Krylov spaces have at most d + 1 dimensions
     # basis[j, k]: the k-th Lanczos vector of column j, [V; c] as one row.
