@@ -130,3 +130,19 @@ def csr_matmul_T(indptr, indices, data, D, out):
             col, v = indices[p], data[p]
             for j in range(k):
                 out[col, j] += v * D[i, j]
+
+
+@njit(cache=True, nogil=True)
+def csr_max_row_sq_norm(indptr, data):
+    """The largest squared row norm of a CSR matrix from its stored values,
+    summed in float64 (the squares of float32 values beyond 1e19 overflow
+    float32)."""
+    best = 0.0
+    for i in range(indptr.shape[0] - 1):
+        total = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = np.float64(data[p])
+            total += v * v
+        if total > best:
+            best = total
+    return best

@@ -173,3 +173,32 @@ def test_optimal_schedule_decays_the_capped_step():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = SGDClassifierPlus(alpha=alpha, max_iter=20, tol=None, random_state=0).fit(X, y)
     assert objective(est.coef_, est.intercept_) <= 1.01 * best
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernels", [True, False])
+def test_largest_sparse_row_norm(dtype, kernels, monkeypatch):
+    # One compiled pass over the stored values where numba runs (float64
+    # sums: float32 values of 1e20 have squares beyond float32), else NumPy.
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", kernels)
+    rng = np.random.default_rng(6)
+    X = sp.random(3000, 200, density=0.05, format="csr", random_state=6,
+                  dtype=np.float64)
+    X.data *= rng.lognormal(0, 2, X.nnz)
+    X = X.astype(dtype)
+    expected = np.max(np.asarray(X.astype(np.float64).multiply(
+        X.astype(np.float64)).sum(axis=1)))
+    backend = resolve_backend(X.toarray())
+    assert _linear._max_row_norm(X, backend) == pytest.approx(expected, rel=1e-12)
+    if kernels:
+        pytest.importorskip("numba")
+        from skoptim import _cpu_passes
+
+        calls = []
+        original = _cpu_passes.csr_max_row_sq_norm
+        monkeypatch.setattr(_cpu_passes, "csr_max_row_sq_norm",
+                            lambda *a: calls.append(1) or original(*a))
+        _linear._max_row_norm(X, backend)
+        assert calls
+    big = sp.csr_matrix(np.array([[1e20, 0.0], [0.0, 3.0]], dtype=dtype))
+    assert _linear._max_row_norm(big, backend) == pytest.approx(1e40, rel=1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skoptim._backend import is_sparse, resolve_backend, to_numpy
-from skoptim._kernels import matmul, matmul_T, sum_rows
+from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows
 from skoptim.engine import StepRule
 from skoptim.models._problem import ModelProblem
 
@@ -303,6 +303,9 @@ def _max_row_norm(X, backend, chunk=16384):
     few MiB of temporaries at most, and no copy of a sparse matrix."""
     n = X.shape[0]
     if sp.issparse(X):
+        passes = cpu_passes(X.data)
+        if passes is not None:  # one compiled pass
+            return float(passes.csr_max_row_sq_norm(X.indptr, X.data))
         # Row norms from the stored values.
         row_max = 0.0
         for start in range(0, n, chunk):
