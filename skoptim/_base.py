@@ -12,8 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import _is_fitted
 
-from skoptim._backend import is_sparse, resolve_backend, to_numpy
+from skoptim._backend import check_device, is_sparse, resolve_backend, to_numpy
 from skoptim._tree import move_tree
 from skoptim.engine import (
     Callbacks,
@@ -79,6 +80,16 @@ class EngineEstimatorMixin(CallbackSupportMixin):
     _lr_param = "learning_rate_init"
     _max_iter_message = TrainConfig.max_iter_message
     _min_validation_rows = 1  # distinct rows an early-stopping split holds out
+
+    def _check_shared_params(self, *, partial):
+        """The checks every estimator's ``_check_params`` starts with."""
+        # scikit-learn's _fit_context has validated the parameters, except in
+        # partial_fit once fitted: parameters set since then are checked here
+        # (inside the context, which sets skip_parameter_validation itself).
+        if partial and _is_fitted(self):
+            self._validate_params()
+        check_device(self.device)
+        self._resolve_optimizer()
 
     def _fit_engine(self, X, y, sample_weight=None, *, incremental, X_val=None,
                     y_val=None, sample_weight_val=None, init=None, classes=None):

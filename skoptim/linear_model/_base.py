@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _is_fitted, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from skoptim._backend import check_device, resolve_backend, to_numpy
+from skoptim._backend import resolve_backend, to_numpy
 from skoptim._base import EngineEstimatorMixin, finite_or_none
 from skoptim._kernels import matmul, transpose
 from skoptim._penalties import Penalty
@@ -66,13 +66,7 @@ class LinearMixin(EngineEstimatorMixin):
 
     # -- parameter checks -------------------------------------------------
     def _check_params(self, *, partial=False):
-        # scikit-learn's _fit_context has validated the parameters, except in
-        # partial_fit once fitted: parameters set since then are checked here
-        # (inside the context, which sets skip_parameter_validation itself).
-        if partial and _is_fitted(self):
-            self._validate_params()
-        check_device(self.device)
-        self._resolve_optimizer()
+        self._check_shared_params(partial=partial)
         lr = self.learning_rate
         pa = isinstance(lr, str) and lr in PA_RATES
         if not pa:
@@ -129,7 +123,7 @@ class LinearMixin(EngineEstimatorMixin):
                                 init=init)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        self._check_params(partial=True)
+        # The caller has run _check_params(partial=True).
         if self._exact_mode(X):
             return self._fit_exact(X, y, sample_weight, incremental=True,
                                    classes=classes)

@@ -420,6 +420,7 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
         self : object
             Fitted estimator.
         """
+        self._check_params(partial=True)
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):

@@ -9,9 +9,9 @@ import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _is_fitted, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from skoptim._backend import check_device, is_sparse, resolve_backend
+from skoptim._backend import is_sparse, resolve_backend
 from skoptim._base import EngineEstimatorMixin, finite_or_none
 from skoptim._validation import check_same_namespace, check_X
 from skoptim.models import ModelProblem, MLPModel
@@ -109,13 +109,7 @@ class MLPMixin(EngineEstimatorMixin):
         return rates
 
     def _check_params(self, *, partial=False):
-        # scikit-learn's _fit_context has validated the parameters, except in
-        # partial_fit once fitted: parameters set since then are checked here
-        # (inside the context, which sets skip_parameter_validation itself).
-        if partial and _is_fitted(self):
-            self._validate_params()
-        check_device(self.device)
-        self._resolve_optimizer()
+        self._check_shared_params(partial=partial)
         if isinstance(self.learning_rate, str) and self.learning_rate not in _SCHEDULES:
             raise unknown_name_error(self.learning_rate, _SCHEDULES, "learning_rate")
         resolve_schedule(self.learning_rate)
