@@ -497,6 +497,18 @@ def save_results(args, name, text):
     return path
 
 
+def prepare_run(blas_threads=None):
+    """Before a run: limit the BLAS threads (``None``: leave them) and import
+    scikit-learn and skoptim, whose versions the machine description lists."""
+    if blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(blas_threads)
+    import sklearn  # noqa: F401
+
+    import skoptim  # noqa: F401
+
+
 def report_header(log, title, script, argv, *, extra_modules=()):
     """Start a report: the title, the command line and the machine section
     (``argv`` None: this process's arguments)."""

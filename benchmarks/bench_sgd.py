@@ -57,6 +57,7 @@ from benchmarks._common import (  # noqa: E402
     Report,
     format_bytes,
     format_table,
+    prepare_run,
     report_header,
     median,
     peak_memory,
@@ -705,14 +706,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     log = Report()
-    if args.blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.blas_threads)
-    import sklearn  # noqa: F401  (versions in the description)
-
-    import skoptim  # noqa: F401
-
+    prepare_run(args.blas_threads)
     report_header(log, "# P2: SGDRegressorPlus vs scikit-learn SGDRegressor, time to "
                   "target R^2", "bench_sgd.py", argv)
     log(f"method: fresh fit(max_iter=k, tol=None, random_state={args.seed}) for "

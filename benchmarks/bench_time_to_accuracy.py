@@ -80,6 +80,7 @@ from benchmarks._common import (  # noqa: E402
     Report,
     add_save_argument,
     format_table,
+    prepare_run,
     report_header,
     save_results,
     timed,
@@ -443,26 +444,24 @@ def verdicts(row, args):
                        f"k<={args.max_k} ({plus.status}{got})")
         return "-", "-", "NOT MET", reasons
 
+    def ratio(name, other, target, what):
+        """``(text, ok)`` of ``other``'s time over Plus's against ``target``."""
+        r = other.seconds / plus.seconds
+        if r < target:
+            reasons.append(f"{name}/Plus {r:.2f}x < {target:g} (sklearn {what}k={other.k} "
+                           f"{_t(other.seconds)} s vs Plus k={plus.k} {_t(plus.seconds)} s)")
+        return f"{r:.2f}x", r >= target
+
     # best-tuned sklearn / Plus >= 1
     if best is not None:
-        r = best.seconds / plus.seconds
-        tuned = f"{r:.2f}x"
-        ok_tuned = r >= 1
-        if not ok_tuned:
-            reasons.append(f"tuned/Plus {r:.2f}x < 1 (sklearn {best.note} k={best.k} "
-                           f"{_t(best.seconds)} s vs Plus k={plus.k} {_t(plus.seconds)} s)")
+        tuned, ok_tuned = ratio("tuned", best, 1, f"{best.note} ")
     else:
         tuned, ok_tuned = "n/r (MET)", True  # no sklearn setting reached the target
     # sklearn default / Plus >= 3, where the default reaches the target
     ok_default = True
     undecided = False
     if skl.reached:
-        r = skl.seconds / plus.seconds
-        default = f"{r:.2f}x"
-        ok_default = r >= 3
-        if not ok_default:
-            reasons.append(f"default/Plus {r:.2f}x < 3 (sklearn k={skl.k} "
-                           f"{_t(skl.seconds)} s vs Plus k={plus.k} {_t(plus.seconds)} s)")
+        default, ok_default = ratio("default", skl, 3, "")
     else:
         lb = _lower_bound(skl, plus)
         lb_text = f">{lb:.1f}x" if lb is not None else "n/a"
@@ -592,14 +591,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     log = Report()
-    if args.blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.blas_threads)
-    import sklearn  # noqa: F401  (versions in the description)
-
-    import skoptim  # noqa: F401
-
+    prepare_run(args.blas_threads)
     report_header(log, "# Time to accuracy over sizes: the Plus estimators' defaults vs "
                   "scikit-learn", "bench_time_to_accuracy.py", argv)
     log(f"method: fresh fit(max_iter=k, tol=None, random_state={args.seed}) for "
