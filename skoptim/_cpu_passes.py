@@ -103,11 +103,28 @@ def csr_rows(indptr, indices, data, rows):
     return out_data, out_idx, out_ptr
 
 
+# Up to this many columns the CSR products run a column at a time with the
+# sum in a register; wider ones run row by row over contiguous rows of W.
+_NARROW = 4
+
+
 @njit(cache=True, nogil=True)
 def csr_matmul(indptr, indices, data, W, out):
-    """``out = X @ W`` for a CSR ``X`` and a dense ``W``, row by row (the
-    order of scipy's sparse-dense product)."""
+    """``out = X @ W`` for a CSR ``X`` and a dense ``W``, each sum in the
+    order of scipy's sparse-dense product (the same values). A narrow ``W``
+    (a linear model's) runs a column at a time with the sum in a register:
+    summed in ``out`` the chain of additions waits on memory at every value."""
     n, k = out.shape
+    if k <= _NARROW:
+        for i in range(n):
+            start, stop = indptr[i], indptr[i + 1]
+            for j in range(k):
+                out[i, j] = 0
+                total = out[i, j]  # zero of out's dtype (a literal 0 would promote)
+                for p in range(start, stop):
+                    total += data[p] * W[indices[p], j]
+                out[i, j] = total
+        return
     for i in range(n):
         for j in range(k):
             out[i, j] = 0
@@ -120,16 +137,56 @@ def csr_matmul(indptr, indices, data, W, out):
 @njit(cache=True, nogil=True)
 def csr_matmul_T(indptr, indices, data, D, out):
     """``out = X.T @ D`` for a CSR ``X`` and a dense ``D``: each row's
-    values scattered into the rows of ``out`` named by its columns."""
+    values scattered into the rows of ``out`` named by its columns. A narrow
+    ``D`` runs a column at a time and skips its zeros (a hinge or
+    epsilon-insensitive loss's gradient is mostly zero)."""
     d, k = out.shape
     for c in range(d):
         for j in range(k):
             out[c, j] = 0
+    if k <= _NARROW:
+        for i in range(D.shape[0]):
+            start, stop = indptr[i], indptr[i + 1]
+            for j in range(k):
+                g = D[i, j]
+                if g != 0:
+                    for p in range(start, stop):
+                        out[indices[p], j] += data[p] * g
+        return
     for i in range(D.shape[0]):
         for p in range(indptr[i], indptr[i + 1]):
             col, v = indices[p], data[p]
             for j in range(k):
                 out[col, j] += v * D[i, j]
+
+
+@njit(cache=True, nogil=True)
+def csr_weighted_moment(indptr, indices, data, weights, V, c, out, sums):
+    """``out = X.T @ (w * (X @ V + c))`` and ``sums = w @ (X @ V + c)`` for
+    a CSR ``X``, row weights ``w`` and a dense ``V`` of two columns: the
+    weighted second moment of ``[X, 1]`` times ``[V; c]``, each row read
+    once for both products (while it is in cache) and both columns at once."""
+    d = out.shape[0]
+    for col in range(d):
+        out[col, 0] = 0
+        out[col, 1] = 0
+    sums[0] = 0
+    sums[1] = 0
+    for i in range(indptr.shape[0] - 1):
+        start, stop = indptr[i], indptr[i + 1]
+        u0, u1 = c[0], c[1]
+        for p in range(start, stop):
+            col = indices[p]
+            u0 += data[p] * V[col, 0]
+            u1 += data[p] * V[col, 1]
+        u0 *= weights[i]
+        u1 *= weights[i]
+        sums[0] += u0
+        sums[1] += u1
+        for p in range(start, stop):
+            col = indices[p]
+            out[col, 0] += data[p] * u0
+            out[col, 1] += data[p] * u1
 
 
 @njit(cache=True, nogil=True)

@@ -69,12 +69,15 @@ def test_intercept_step_is_capped_by_its_own_curvature_and_the_weights_step():
     assert step == pytest.approx(rule.cap(256))
 
 
+@pytest.mark.parametrize("kernels", [True, False])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_intercept,
+def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_intercept, kernels,
                                                                       monkeypatch):
     rng = np.random.default_rng(3)
     X = np.abs(rng.standard_normal((3000, 40))) * (rng.random((3000, 40)) < 0.2)
     backend = resolve_backend(X)
+    if not kernels:  # SciPy's products instead of the compiled passes
+        monkeypatch.setattr(kernels_module, "CPU_KERNELS", False)
     gram = _linear._curvatures(X, None, fit_intercept, backend)
     monkeypatch.setattr(_linear, "_GRAM_MAX_FEATURES", 0)
     loop = _linear._curvatures(X, None, fit_intercept, backend)
@@ -202,3 +205,21 @@ def test_largest_sparse_row_norm(dtype, kernels, monkeypatch):
         assert calls
     big = sp.csr_matrix(np.array([[1e20, 0.0], [0.0, 3.0]], dtype=dtype))
     assert _linear._max_row_norm(big, backend) == pytest.approx(1e40, rel=1e-6)
+
+
+def test_curvature_of_a_csr_matrix_with_duplicate_entries():
+    # A CSR matrix may store one entry as several values that add up (scipy
+    # sums them in products); the curvature must be that of the sum, not of
+    # the stored values (whose squares add up to less than the square of the
+    # sum: the one-sample bound, and with it the step cap, would be too large).
+    rng = np.random.default_rng(8)
+    A = sp.random(400, 30, density=0.2, format="csr", random_state=8,
+                  data_rvs=lambda k: rng.uniform(0.5, 1.0, k))
+    # Every stored value split in two halves at the same position.
+    dup = sp.csr_matrix((np.repeat(A.data / 2, 2), np.repeat(A.indices, 2), A.indptr * 2),
+                        shape=A.shape)
+    assert not dup.has_canonical_format
+    assert_allclose(dup.toarray(), A.toarray())
+    backend = resolve_backend(A.toarray())
+    assert_allclose(_linear._curvatures(dup, None, True, backend),
+                    _linear._curvatures(A, None, True, backend), rtol=1e-10)

@@ -342,13 +342,23 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         # CuPy sparse: estimate on the host (one copy of the values, once).
         X, sw = X.get(), None if sw is None else to_numpy(sw)
         backend = resolve_backend(X)
+    if sp.issparse(X) and not X.has_canonical_format:
+        # Squares and row norms read the stored values: duplicates summed first.
+        X = X.copy()
+        X.sum_duplicates()
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
     row_max = _max_row_norm(X, backend) + icpt
     blocks = _subsample(X, sw, backend)
+    if sp.issparse(X) and len(blocks) > 1:
+        # One matrix: the trace, the mean and every product read it once, not
+        # per block (SciPy's overhead per call exceeds a block's arithmetic).
+        blocks = [(sp.vstack([Xb for Xb, _ in blocks], format="csr"),
+                   np.concatenate([wb for _, wb in blocks]))]
+    # The weighted mean squared row norm (a sparse row's from its stored values).
     trace = icpt + sum(
-        float(wb @ (np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb)
-                    else np.einsum("ij,ij->i", Xb, Xb))) for Xb, wb in blocks)
+        float(np.square(Xb.data) @ np.repeat(wb, np.diff(Xb.indptr))) if sp.issparse(Xb)
+        else float(wb @ np.einsum("ij,ij->i", Xb, Xb)) for Xb, wb in blocks)
     if not (math.isfinite(row_max) and math.isfinite(trace)):
         raise ValueError(
             "Floating-point under-/overflow occurred at epoch #0, before training: the "
@@ -356,7 +366,8 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             "are too large for SGD. Scaling input data with StandardScaler or "
             "MinMaxScaler might help."
         )
-    mean = sum(np.asarray(Xb.T @ wb).ravel() for Xb, wb in blocks)
+    mean = sum(matmul_T(Xb, wb[:, None], np, out=np.empty((d, 1))).ravel()
+               for Xb, wb in blocks)
     # The second moment of [X, 1] times [V; c], two columns at once: the
     # first with the intercept's column (``c``), the second without (L_w).
     if not sp.issparse(X) and d <= _GRAM_MAX_FEATURES:
@@ -365,16 +376,24 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         def moment(V, c):
             return G @ V + np.outer(mean, c), mean @ V + c
     else:
-        # The blocks as one matrix: two products per iteration, not 32.
-        Xs = (sp.vstack([Xb for Xb, _ in blocks], format="csr") if sp.issparse(X)
-              else np.concatenate([Xb for Xb, _ in blocks]))
-        ws = np.concatenate([wb for _, wb in blocks])
+        # The blocks as one matrix: two products per iteration, not 32 (the
+        # compiled CSR passes for sparse data where numba is installed).
+        Xs, ws = blocks[0] if len(blocks) == 1 else (
+            np.concatenate([Xb for Xb, _ in blocks]), np.concatenate([wb for _, wb in blocks]))
         equal = bool(np.all(ws == ws[0]))
+        product, sums = np.empty((d, 2)), np.empty(2)
+        passes = cpu_passes(Xs.data, ws) if sp.issparse(Xs) else None
 
         def moment(V, c):
-            U = Xs @ V + c
-            U = U * ws[0] if equal else U * ws[:, None]
-            return np.asarray(Xs.T @ U), U.sum(axis=0)
+            if passes is not None:  # both products in one compiled pass
+                passes.csr_weighted_moment(Xs.indptr, Xs.indices, Xs.data, ws, V,
+                                           np.ascontiguousarray(c, dtype=np.float64),
+                                           product, sums)
+                return product, sums
+            U = matmul(Xs, V)
+            U += c
+            U *= ws[0] if equal else ws[:, None]
+            return matmul_T(Xs, U, np, out=product), U.sum(axis=0)
     # On the moment over its trace (eigenvalues in [0, 1]): squared norms of
     # the iterates stay finite however large X is.
     lam = lam_w = 0.0  # X = 0 without an intercept: the zero matrix
