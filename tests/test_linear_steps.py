@@ -92,9 +92,10 @@ def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_interce
     assert mu == pytest.approx(np.linalg.norm(X.mean(axis=0)))
 
 
+@pytest.mark.parametrize("k", [1, 3, 6])  # narrow (a column at a time) and wide
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
-def test_compiled_csr_passes_are_scipys_products(dtype, index_dtype):
+def test_compiled_csr_passes_are_scipys_products(dtype, index_dtype, k):
     pytest.importorskip("numba")
     from skoptim.engine._data import _Gather
 
@@ -105,10 +106,11 @@ def test_compiled_csr_passes_are_scipys_products(dtype, index_dtype):
     batch = _Gather(X, np)(rows)
     expected = X[rows]
     assert_array_equal(batch.toarray(), expected.toarray())
-    W = rng.standard_normal((30, 3)).astype(dtype)
-    D = rng.standard_normal((64, 3)).astype(dtype)
+    W = rng.standard_normal((30, k)).astype(dtype)
+    D = rng.standard_normal((64, k)).astype(dtype)
+    D[rng.random(D.shape) < 0.5] = 0.0  # zero gradients (skipped by the narrow pass)
     assert_array_equal(kernels_module.matmul(batch, W), expected @ W)
-    out = np.empty((30, 3), dtype=dtype)
+    out = np.empty((30, k), dtype=dtype)
     assert kernels_module.matmul_T(batch, D, np, out=out) is out
     assert_array_equal(out, np.asarray(expected.T @ D))
 
