@@ -10,6 +10,10 @@ one loop here, in place, compiled by numba (``cache=True``: a later process
 loads the machine code). Loaded through :func:`skoptim._kernels.cpu_passes`
 only where numba is installed.
 
+A linear model's epoch of plain SGD on small batches is one loop here too
+(:func:`linear_epoch_dense`, :func:`linear_epoch_csr`): with a few rows a
+batch, the Python between two steps would be most of each step.
+
 Arithmetic: ``z + b`` then ``max(., 0)``, the mask and the column sums (row
 by row, from the first row, as NumPy sums the rows of a C-ordered array) are
 NumPy's, bit for bit; the softmax's ``exp`` and ``log`` are the C library's,
@@ -203,3 +207,206 @@ def csr_max_row_sq_norm(indptr, data):
         if total > best:
             best = total
     return best
+
+
+# The losses of a linear model's epoch (:func:`linear_epoch_dense`), with the
+# formulas and kinks of skoptim.heads._losses; ``cst`` holds the constants in
+# the data's dtype: 0.5, 2, 4, 1, the loss's parameter (epsilon or the
+# threshold) and 0 (typed: a literal would promote float32 to float64).
+LOSS_SQUARED_ERROR = 0
+LOSS_HUBER = 1
+LOSS_EPSILON_INSENSITIVE = 2
+LOSS_SQUARED_EPSILON_INSENSITIVE = 3
+LOSS_HINGE = 4  # the threshold in cst[4] (0 for the perceptron)
+LOSS_SQUARED_HINGE = 5
+LOSS_MODIFIED_HUBER = 6
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _loss(loss, z, y, cst):
+    """``(value, derivative)`` of one element; NaN propagates as NumPy's
+    ``maximum`` and ``clip`` propagate it (a diverged fit stays detectable)."""
+    half, two, four, one, p, zero = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5]
+    if loss == LOSS_SQUARED_ERROR:
+        r = z - y
+        return half * (r * r), r
+    if loss == LOSS_HUBER:
+        r = z - y
+        rc = r
+        if rc < -p:
+            rc = -p
+        if rc > p:
+            rc = p
+        return rc * (r - half * rc), rc
+    if loss == LOSS_EPSILON_INSENSITIVE or loss == LOSS_SQUARED_EPSILON_INSENSITIVE:
+        r = z - y
+        excess = abs(r) - p
+        if excess < zero:
+            excess = zero
+        if loss == LOSS_EPSILON_INSENSITIVE:
+            return excess, (np.sign(r) if excess > zero else zero)
+        return excess * excess, two * np.sign(r) * excess
+    m = y * z
+    if loss == LOSS_HINGE:
+        if m <= p:
+            return p - m, -y
+        return zero, zero
+    if loss == LOSS_SQUARED_HINGE:
+        gap = p - m
+        if gap < zero:
+            gap = zero
+        return gap * gap, -two * y * gap
+    # LOSS_MODIFIED_HUBER
+    gap = one - m
+    if gap < zero:
+        gap = zero
+    if gap > two:
+        gap = two
+    if m < -one:
+        return -four * m, -four * y
+    return gap * gap, -two * y * gap
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _linear_batch_loss(z, r, c, q, Y, wts, weighted, total, n_rows, pos_w, neg_w,
+                       class_weighted, loss, cst, dz):
+    """The loss of output ``c`` of batch row ``q`` (data row ``r``), and its
+    derivative in the mean loss written to ``dz[q, c]``: as
+    ``skoptim.models._problem.weighted_mean`` forms them."""
+    value, d = _loss(loss, z, Y[r, c], cst)
+    if class_weighted:
+        ew = pos_w[c] if Y[r, c] > 0 else neg_w[c]
+        value = value * ew
+        d = d * ew
+    if weighted:
+        value = value * wts[q]
+        d = d * (wts[q] / total)
+    else:
+        d = d / n_rows  # n_rows in the dtype (an integer would promote float32)
+    dz[q, c] = d
+    return value
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale):
+    """The plain SGD step of :class:`skoptim._kernels.FusedApply` on the
+    weights (penalized) and the intercept, in its order of operations."""
+    d, k = W.shape
+    for j in range(d):
+        for c in range(k):
+            w = W[j, c]
+            g = (gW[j, c] + l2 * w) * head_scale
+            W[j, c] = w - lr * g
+    if icpt:
+        for c in range(k):
+            b[c] = b[c] - lr * (gb[c] * tail_scale)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_dot(X, r, W, c, d, zero):
+    """``X[r] @ W[:, c]`` in four interleaved sums (four independent chains
+    of additions instead of one that waits on each)."""
+    s0, s1, s2, s3 = zero, zero, zero, zero
+    j = 0
+    while j + 4 <= d:
+        s0 += X[r, j] * W[j, c]
+        s1 += X[r, j + 1] * W[j + 1, c]
+        s2 += X[r, j + 2] * W[j + 2, c]
+        s3 += X[r, j + 3] * W[j + 3, c]
+        j += 4
+    while j < d:
+        s0 += X[r, j] * W[j, c]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, nogil=True)
+def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
+                       class_weighted, loss, cst, W, b, icpt, l2, lr, head_scale,
+                       tail_scale, dz, gW, gb, losses):
+    """The mini-batches of one epoch of a linear model with plain SGD, in one
+    compiled loop: for batch ``i`` (rows ``rows[offsets[i]:offsets[i + 1]]``,
+    ``counts[i]`` of them, in the data's dtype;
+    their weights ``wts`` there when ``weighted``) the outputs ``X @ W + b``,
+    the loss (``losses[i]``: the weighted sum) and its mean's gradient, the
+    L2 penalty and the step of size ``lr[i]`` (block scales
+    ``head_scale[i]``, ``tail_scale[i]``). ``dz``, ``gW`` and ``gb`` are
+    scratch buffers (the largest batch's rows by the outputs, ``W``'s shape,
+    ``b``'s shape). The generic engine takes the same steps a batch at a
+    time (sums in another order: equal to rounding)."""
+    d, k = W.shape
+    zero = cst[5]
+    for i in range(offsets.shape[0] - 1):
+        start, stop = offsets[i], offsets[i + 1]
+        n_rows = counts[i]
+        total = zero
+        if weighted:
+            for q in range(start, stop):
+                total += wts[q]
+        loss_sum = zero
+        for q in range(stop - start):
+            r = rows[start + q]
+            for c in range(k):
+                z = _row_dot(X, r, W, c, d, zero)
+                if icpt:
+                    z = z + b[c]
+                loss_sum += _linear_batch_loss(z, r, c, q, Y, wts[start:stop], weighted,
+                                               total, n_rows, pos_w, neg_w,
+                                               class_weighted, loss, cst, dz)
+        gW[...] = zero
+        gb[...] = zero
+        for q in range(stop - start):
+            r = rows[start + q]
+            for c in range(k):
+                g = dz[q, c]
+                if k == 1:  # contiguous: a vector loop
+                    g1 = gW.reshape(d)
+                    for j in range(d):
+                        g1[j] += X[r, j] * g
+                else:
+                    for j in range(d):
+                        gW[j, c] += X[r, j] * g
+                gb[c] += g
+        _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
+        losses[i] = loss_sum
+
+
+@njit(cache=True, nogil=True)
+def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weighted,
+                     pos_w, neg_w, class_weighted, loss, cst, W, b, icpt, l2, lr,
+                     head_scale, tail_scale, dz, gW, gb, losses):
+    """:func:`linear_epoch_dense` for a CSR ``X`` (its arrays): each batch
+    row's stored values read in place, no batch gathered."""
+    k = W.shape[1]
+    zero = cst[5]
+    for i in range(offsets.shape[0] - 1):
+        start, stop = offsets[i], offsets[i + 1]
+        n_rows = counts[i]
+        total = zero
+        if weighted:
+            for q in range(start, stop):
+                total += wts[q]
+        loss_sum = zero
+        for q in range(stop - start):
+            r = rows[start + q]
+            for c in range(k):
+                z = zero
+                for p in range(indptr[r], indptr[r + 1]):
+                    z += data[p] * W[indices[p], c]
+                if icpt:
+                    z = z + b[c]
+                loss_sum += _linear_batch_loss(z, r, c, q, Y, wts[start:stop], weighted,
+                                               total, n_rows, pos_w, neg_w,
+                                               class_weighted, loss, cst, dz)
+        gW[...] = zero
+        gb[...] = zero
+        for q in range(stop - start):
+            r = rows[start + q]
+            for c in range(k):
+                g = dz[q, c]
+                if g != 0:
+                    for p in range(indptr[r], indptr[r + 1]):
+                        gW[indices[p], c] += data[p] * g
+                gb[c] += g
+        _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
+        losses[i] = loss_sum

@@ -357,6 +357,18 @@ def _inject(est, fault, exception, monkeypatch):
             return original(self, *args, **kwargs)
 
         monkeypatch.setattr(_step.Stepper, "__call__", failing)
+        # A linear model's epoch may take its steps in one compiled loop.
+        from skoptim.models import _linear
+
+        fused_run = _linear._FusedLinearEpoch.run
+
+        def failing_fused(self, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise exception
+            return fused_run(self, *args, **kwargs)
+
+        monkeypatch.setattr(_linear._FusedLinearEpoch, "run", failing_fused)
     else:
         def failing_commit(*args, **kwargs):
             raise exception

@@ -255,6 +255,14 @@ class BatchPlan:
         for (s, e), bw in zip(self.bounds, weights):
             yield (dev_perm[s:e] if perm is not None else slice(s, e)), None, e - s, bw
 
+    def index_epoch(self, rng):
+        """This epoch's batches as ``[(rows, weights, n_rows, weight)]``
+        without gathering them: ``rows`` an index array or a slice, ``weights``
+        the rows' weights where batches are cut by weight (else None: the
+        sample weights' rows). Draws what :meth:`epoch` draws."""
+        return list(self.grouped.epoch(rng, self.backend) if self.grouped is not None
+                    else self._row_batches(rng))
+
     def epoch(self, rng, *, noise_seed, epoch):
         """``(X, y, sample_weight, noise, n_rows, weight)`` of each batch of an
         epoch; ``noise`` is the batch rows' :class:`RowNoise` (or None)."""

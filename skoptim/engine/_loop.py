@@ -153,6 +153,9 @@ class _Run:
         if l1 is not None and copy_state:
             l1 = (l1[0], copy_tree(l1[1], xp))
         self.stepper = Stepper(problem, config, rule, xp, l1_state=l1)
+        # A compiled loop over a whole epoch's batches, where the problem has one.
+        self.fused = (None if self.batches.keys is not None else
+                      problem.fused_epoch(config, self.stepper, self.flat, self.batches))
         self.first_batch = None  # (loss, weight) of the call's first batch
         self.epochs_run = 0
 
@@ -163,6 +166,8 @@ class _Run:
         # check_convergence is set for fit, not partial_fit.
         new_fit = config.check_convergence and self.epochs_run == 0
         self.stepper.epoch_samples = 0.0 if new_fit else clock.n_samples_seen
+        if self.fused is not None:
+            return self._fused_epoch(sched_state)
         loss_sum, weights = 0.0, []
         for X, y, sw, noise, rows, weight in self.batches.epoch(
                 self.rng, noise_seed=self.state.noise_seed, epoch=clock.epoch):
@@ -180,6 +185,30 @@ class _Run:
             if config.average_start and clock.n_samples_seen >= config.average_start:
                 self.average, self.average_count = update_average(
                     self.average, self.average_count, flat.buffer, self.xp)
+        clock.epoch += 1
+        self.epochs_run += 1
+        return loss_sum, weights
+
+    def _fused_epoch(self, sched_state):
+        """:meth:`epoch` in one compiled loop: the step sizes first (the
+        schedule reads the clock as it stands at each step), then the steps."""
+        clock, stepper = self.clock, self.stepper
+        plan = self.batches.index_epoch(self.rng)
+        lrs, heads, tails, weights = [], [], [], []
+        for _, _, size, bw in plan:
+            lrs.append(stepper.rate(clock, sched_state, rows=size, weight=bw))
+            head, tail = stepper.rule.block_scales()
+            heads.append(head)
+            tails.append(tail)
+            weights.append(bw)
+            clock.step += 1
+            clock.n_samples_seen += bw
+        losses = self.fused.run(plan, lrs, heads, tails)
+        loss_sum = 0.0
+        for value in losses:  # in order, as the batch loop adds them
+            loss_sum = loss_sum + value
+        if self.first_batch is None and len(plan):
+            self.first_batch = (losses[0], weights[0])
         clock.epoch += 1
         self.epochs_run += 1
         return loss_sum, weights

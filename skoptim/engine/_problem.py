@@ -44,6 +44,15 @@ class Problem:
         reconstruction and the estimator's commit)."""
         raise NotImplementedError
 
+    def fused_epoch(self, config, stepper, flat, batches):
+        """An object whose ``run(plan, lr, head_scale, tail_scale)`` takes a
+        whole epoch's steps in one compiled loop (the batches of ``plan``,
+        :meth:`~skoptim.engine._data.BatchPlan.index_epoch`, with the step
+        sizes the engine computed for them) and returns each batch's loss
+        sum; or None (the default): the engine runs the batches one by one.
+        Only for configurations whose steps it reproduces exactly."""
+        return None
+
     def step_rule(self, optimizer, *, n, grouped):
         """How the schedule's rate becomes each step's size (a
         :class:`~skoptim.engine.StepRule`), for an optimizer and ``n`` rows

@@ -1,0 +1,133 @@
+"""The linear models' fused epoch (one compiled loop over an epoch's batches,
+``skoptim.models._linear._FusedLinearEpoch``) against the engine's batch by
+batch loop: the same steps, to rounding, for every loss it compiles, dense
+and sparse data, sample and class weights, batches cut by weight (small data)
+or by rows, shuffled or not; and the configurations it leaves to the loop."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+pytest.importorskip("numba")
+
+from skoptim import SGDClassifierPlus, SGDRegressorPlus  # noqa: E402
+from skoptim.models import _linear  # noqa: E402
+
+
+def _data(storage, n, d, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if storage == "csr":
+        X = sp.random(n, d, density=0.1, format="csr", random_state=seed, dtype=np.float64,
+                      data_rvs=rng.standard_normal)
+    else:
+        X = rng.standard_normal((n, d))
+    y = np.asarray(X @ rng.standard_normal(d)).ravel() + 0.3 * rng.standard_normal(n)
+    return X.astype(dtype), y, rng.random(n) + 0.5
+
+
+def _fit(make, X, y, monkeypatch, *, fused, **fit_params):
+    """``(estimator, batches the fused loop ran)``, the loop on or off."""
+    calls = []
+    with monkeypatch.context() as m:
+        if fused:
+            run = _linear._FusedLinearEpoch.run
+            m.setattr(_linear._FusedLinearEpoch, "run",
+                      lambda self, plan, *a: calls.append(len(plan)) or run(self, plan, *a))
+        else:
+            m.setattr(_linear.LinearProblem, "fused_epoch", lambda *a, **k: None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = make().fit(X, y, **fit_params)
+    return est, sum(calls)
+
+
+CASES = [
+    # (estimator factory, target kind, sample weights)
+    ("squared_error", lambda: SGDRegressorPlus(random_state=0, max_iter=8, tol=None), "r",
+     False),
+    ("huber, weighted", lambda: SGDRegressorPlus(loss="huber", epsilon=0.3, random_state=0,
+                                                 max_iter=8, tol=None), "r", True),
+    ("epsilon_insensitive", lambda: SGDRegressorPlus(
+        loss="epsilon_insensitive", random_state=0, max_iter=8, tol=None), "r", False),
+    ("squared_epsilon_insensitive, elastic net without l1", lambda: SGDRegressorPlus(
+        loss="squared_epsilon_insensitive", penalty="elasticnet", l1_ratio=0.0,
+        random_state=0, max_iter=8, tol=None), "r", True),
+    ("no intercept, default tol", lambda: SGDRegressorPlus(
+        fit_intercept=False, random_state=0), "r", False),
+    ("hinge", lambda: SGDClassifierPlus(random_state=0, max_iter=8, tol=None), "2", False),
+    ("modified_huber, three classes, class weights", lambda: SGDClassifierPlus(
+        loss="modified_huber", class_weight="balanced", random_state=0, max_iter=8,
+        tol=None), "3", False),
+    ("squared_hinge, weighted, invscaling", lambda: SGDClassifierPlus(
+        loss="squared_hinge", learning_rate="invscaling", eta0=0.05, random_state=0,
+        max_iter=8, tol=None), "3", True),
+    ("perceptron", lambda: SGDClassifierPlus(loss="perceptron", random_state=0, max_iter=8,
+                                             tol=None), "2", False),
+]
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("n", [400, 9000])  # batches cut by weight / by rows
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_fused_epoch_takes_the_batch_loops_steps(case, n, storage, monkeypatch):
+    _, make, kind, weighted = case
+    X, y, sw = _data(storage, n, 6 if storage == "dense" else 40, np.float64)
+    target = {"r": y, "2": (y > 0).astype(int), "3": np.digitize(y, [-0.5, 0.5])}[kind]
+    params = {"sample_weight": sw} if weighted else {}
+    fused, steps = _fit(make, X, target, monkeypatch, fused=True, **params)
+    loop, _ = _fit(make, X, target, monkeypatch, fused=False, **params)
+    assert steps > 0  # the fused loop ran
+    assert fused.n_iter_ == loop.n_iter_ and fused.t_ == loop.t_
+    scale = np.max(np.abs(loop.coef_))
+    assert_allclose(fused.coef_, loop.coef_, rtol=1e-9, atol=1e-12 * scale)
+    assert_allclose(fused.intercept_, loop.intercept_, rtol=1e-9, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_fused_epoch_in_float32_and_unshuffled(storage, monkeypatch):
+    X, y, _ = _data(storage, 600, 6 if storage == "dense" else 40, np.float32, seed=1)
+    for make in (lambda: SGDRegressorPlus(random_state=0, max_iter=6, tol=None),
+                 lambda: SGDRegressorPlus(shuffle=False, max_iter=6, tol=None)):
+        fused, steps = _fit(make, X, y.astype(np.float32), monkeypatch, fused=True)
+        loop, _ = _fit(make, X, y.astype(np.float32), monkeypatch, fused=False)
+        assert steps > 0 and fused.coef_.dtype == np.float32
+        assert_allclose(fused.coef_, loop.coef_, rtol=2e-4, atol=1e-5)
+        assert_allclose(fused.intercept_, loop.intercept_, rtol=2e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGDRegressorPlus(penalty="l1", max_iter=3, tol=None),  # cumulative L1
+    lambda: SGDRegressorPlus(average=True, max_iter=3, tol=None),
+    lambda: SGDRegressorPlus(solver="momentum", max_iter=3, tol=None),
+    lambda: SGDRegressorPlus(dropout=0.2, max_iter=3, tol=None),
+    lambda: SGDClassifierPlus(loss="log_loss", max_iter=3, tol=None),  # not compiled
+    lambda: SGDRegressorPlus(max_iter=3, tol=None, batch_size=4096),  # a large batch
+], ids=["l1", "average", "momentum", "dropout", "log_loss", "large batch"])
+def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypatch):
+    X, y, _ = _data("dense", 9000, 6, np.float64)
+    target = (y > 0).astype(int) if isinstance(make(), SGDClassifierPlus) else y
+    _, steps = _fit(make, X, target, monkeypatch, fused=True)
+    assert steps == 0
+
+
+def test_fused_partial_fit_continues_as_the_batch_loop_does(monkeypatch):
+    # partial_fit carries the clock (the schedule's position) and the random
+    # stream from call to call; the fused loop reads and advances them alike.
+    X, y, sw = _data("csr", 3000, 40, np.float64, seed=2)
+    results = []
+    for fused in (True, False):
+        with monkeypatch.context() as m:
+            if not fused:
+                m.setattr(_linear.LinearProblem, "fused_epoch", lambda *a, **k: None)
+            est = SGDRegressorPlus(random_state=0, learning_rate="invscaling")
+            for start in range(0, 3000, 1000):
+                est.partial_fit(X[start:start + 1000], y[start:start + 1000],
+                                sample_weight=sw[start:start + 1000])
+            results.append(est)
+    fused, loop = results
+    assert fused.t_ == loop.t_
+    assert_allclose(fused.coef_, loop.coef_, rtol=1e-9, atol=1e-12)
+    assert_allclose(fused.intercept_, loop.intercept_, rtol=1e-9, atol=1e-12)
