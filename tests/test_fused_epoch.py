@@ -113,6 +113,17 @@ def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypat
     assert steps == 0
 
 
+def test_large_sparse_batches_are_gathered(monkeypatch):
+    # Beyond _FUSED_SPARSE_ROWS rows a batch no longer stays in cache between
+    # the fused loop's two reads of it: gathered batches run instead.
+    X, y, _ = _data("csr", 9000, 40, np.float64)
+    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=4500)  # noqa: E731
+    assert 4500 > _linear._FUSED_SPARSE_ROWS
+    assert _fit(make, X, y, monkeypatch, fused=True)[1] == 0
+    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=4000)  # noqa: E731
+    assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
+
+
 def test_fused_partial_fit_continues_as_the_batch_loop_does(monkeypatch):
     # partial_fit carries the clock (the schedule's position) and the random
     # stream from call to call; the fused loop reads and advances them alike.

@@ -232,8 +232,10 @@ class LinearProblem(ModelProblem):
         if not (isinstance(y, np.ndarray) and y.ndim == 2 and y.dtype == dtype
                 and (sw is None or (isinstance(sw, np.ndarray) and sw.dtype == dtype))):
             return None
+        rows = min(config.batch_size, X.shape[0])
         if sp.issparse(X):
-            if X.format != "csr" or X.dtype != dtype or X.indices.dtype != X.indptr.dtype:
+            if (X.format != "csr" or X.dtype != dtype or X.indices.dtype != X.indptr.dtype
+                    or rows > _FUSED_SPARSE_ROWS):
                 return None
             row_work, limit = X.nnz / max(X.shape[0], 1), _FUSED_SPARSE_WORK
         elif isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous:
@@ -243,7 +245,7 @@ class LinearProblem(ModelProblem):
         # Where a batch's products are small, the Python between two steps
         # is most of a step: one loop then wins. Larger dense batches run
         # faster in BLAS, larger sparse ones on gathered rows (measured).
-        if min(config.batch_size, X.shape[0]) * row_work * model.n_outputs > limit:
+        if rows * row_work * model.n_outputs > limit:
             return None
         return _FusedLinearEpoch(passes, getattr(passes, loss_id), loss, X, y, sw,
                                  flat, config.penalty.l2, pos_w, head.neg_weight
@@ -267,13 +269,18 @@ class LinearProblem(ModelProblem):
 
 
 # A fused epoch runs where a batch holds at most this many multiply-adds per
-# product (batch rows x stored values per row x outputs). On 2 cores, 100
-# dense features: 1,000 rows (batches of 31) 0.3 ms an epoch against 0.9 ms
-# batch by batch, 10,000 rows (312) 1.4-1.6 against 0.9-1.5; CSR with 10
-# values a row: 10,000 rows 1.1-1.3 against 2.2-2.4, 100,000 rows (3,125)
-# 12-16 against 18-21, 1,000,000 rows (31,250) 340-380 against 230-240.
+# product (batch rows x stored values per row x outputs), and for CSR data at
+# most _FUSED_SPARSE_ROWS rows (it reads a batch's rows twice where they lie:
+# from cache only while the batch fits there). Measured on 2 cores, epoch
+# times fused against batch by batch: 100 dense features, 1,000 rows (batches
+# of 31) 0.3 ms against 0.9, 10,000 rows (312) 1.4-1.6 against 0.9-1.5; CSR
+# with 10 values a row, 10,000 rows (312) 1.1-1.3 against 2.2-2.4, 100,000
+# rows (3,125) 16 against 18-21, 300,000 rows (8,811) 63 against 64; CSR with
+# 4 values a row, 100,000 rows (3,125) 8.9 against 8.4, 1,000,000 rows
+# (9,016) 201 against 142.
 _FUSED_DENSE_WORK = 8192
 _FUSED_SPARSE_WORK = 65536
+_FUSED_SPARSE_ROWS = 4096
 
 # The losses a fused epoch compiles (their ids in skoptim._cpu_passes).
 _FUSED_LOSSES = {
