@@ -302,22 +302,14 @@ def _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale):
             b[c] = b[c] - lr * (gb[c] * tail_scale)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _row_dot(X, r, W, c, d, zero):
-    """``X[r] @ W[:, c]`` in four interleaved sums (four independent chains
-    of additions instead of one that waits on each)."""
-    s0, s1, s2, s3 = zero, zero, zero, zero
-    j = 0
-    while j + 4 <= d:
-        s0 += X[r, j] * W[j, c]
-        s1 += X[r, j + 1] * W[j + 1, c]
-        s2 += X[r, j + 2] * W[j + 2, c]
-        s3 += X[r, j + 3] * W[j + 3, c]
-        j += 4
-    while j < d:
-        s0 += X[r, j] * W[j, c]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dot(x, w, zero):
+    """``x @ w`` for contiguous vectors, summed in whatever order vectorizes
+    (BLAS sums in its own order too; NaN and infinity propagate)."""
+    total = zero
+    for j in range(x.shape[0]):
+        total += x[j] * w[j]
+    return total
 
 
 @njit(cache=True, nogil=True)
@@ -347,7 +339,12 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
         for q in range(stop - start):
             r = rows[start + q]
             for c in range(k):
-                z = _row_dot(X, r, W, c, d, zero)
+                if k == 1:
+                    z = _dot(X[r], W.reshape(d), zero)
+                else:
+                    z = zero
+                    for j in range(d):
+                        z += X[r, j] * W[j, c]
                 if icpt:
                     z = z + b[c]
                 loss_sum += _linear_batch_loss(z, r, c, q, Y, wts[start:stop], weighted,
