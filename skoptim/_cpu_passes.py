@@ -268,11 +268,24 @@ def _loss(loss, z, y, cst):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _linear_batch_loss(z, r, c, q, Y, wts, weighted, total, n_rows, pos_w, neg_w,
-                       class_weighted, loss, cst, dz):
-    """The loss of output ``c`` of batch row ``q`` (data row ``r``), and its
-    derivative in the mean loss written to ``dz[q, c]``: as
+def _batch_weight(wts, start, stop, weighted, zero):
+    """The total weight of a batch's rows (unused unweighted)."""
+    total = zero
+    if weighted:
+        for q in range(start, stop):
+            total += wts[q]
+    return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _linear_batch_loss(z, b, icpt, r, c, q, Y, wts, weighted, total, n_rows, pos_w,
+                       neg_w, class_weighted, loss, cst, dz):
+    """The loss of output ``c`` of batch row ``q`` (data row ``r``; ``z`` its
+    product with ``W[:, c]``, the intercept added here), and its derivative
+    in the mean loss written to ``dz[q, c]``: as
     ``skoptim.models._problem.weighted_mean`` forms them."""
+    if icpt:
+        z = z + b[c]
     value, d = _loss(loss, z, Y[r, c], cst)
     if class_weighted:
         ew = pos_w[c] if Y[r, c] > 0 else neg_w[c]
@@ -331,10 +344,7 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
     for i in range(offsets.shape[0] - 1):
         start, stop = offsets[i], offsets[i + 1]
         n_rows = counts[i]
-        total = zero
-        if weighted:
-            for q in range(start, stop):
-                total += wts[q]
+        total = _batch_weight(wts, start, stop, weighted, zero)
         loss_sum = zero
         for q in range(stop - start):
             r = rows[start + q]
@@ -345,10 +355,8 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
                     z = zero
                     for j in range(d):
                         z += X[r, j] * W[j, c]
-                if icpt:
-                    z = z + b[c]
-                loss_sum += _linear_batch_loss(z, r, c, q, Y, wts[start:stop], weighted,
-                                               total, n_rows, pos_w, neg_w,
+                loss_sum += _linear_batch_loss(z, b, icpt, r, c, q, Y, wts[start:stop],
+                                               weighted, total, n_rows, pos_w, neg_w,
                                                class_weighted, loss, cst, dz)
         gW[...] = zero
         gb[...] = zero
@@ -379,10 +387,7 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
     for i in range(offsets.shape[0] - 1):
         start, stop = offsets[i], offsets[i + 1]
         n_rows = counts[i]
-        total = zero
-        if weighted:
-            for q in range(start, stop):
-                total += wts[q]
+        total = _batch_weight(wts, start, stop, weighted, zero)
         loss_sum = zero
         for q in range(stop - start):
             r = rows[start + q]
@@ -390,10 +395,8 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                 z = zero
                 for p in range(indptr[r], indptr[r + 1]):
                     z += data[p] * W[indices[p], c]
-                if icpt:
-                    z = z + b[c]
-                loss_sum += _linear_batch_loss(z, r, c, q, Y, wts[start:stop], weighted,
-                                               total, n_rows, pos_w, neg_w,
+                loss_sum += _linear_batch_loss(z, b, icpt, r, c, q, Y, wts[start:stop],
+                                               weighted, total, n_rows, pos_w, neg_w,
                                                class_weighted, loss, cst, dz)
         gW[...] = zero
         gb[...] = zero

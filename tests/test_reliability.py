@@ -347,28 +347,22 @@ def _inject(est, fault, exception, monkeypatch):
                                   else 1))
     elif fault == "step":
         from skoptim.engine import _step
-
-        original, calls = _step.Stepper.__call__, {"n": 0}
-
-        def failing(self, *args, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == 1:
-                raise exception
-            return original(self, *args, **kwargs)
-
-        monkeypatch.setattr(_step.Stepper, "__call__", failing)
-        # A linear model's epoch may take its steps in one compiled loop.
         from skoptim.models import _linear
 
-        fused_run = _linear._FusedLinearEpoch.run
+        calls = {"n": 0}
 
-        def failing_fused(self, *args, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == 1:
-                raise exception
-            return fused_run(self, *args, **kwargs)
+        def failing_first(original):
+            def failing(self, *args, **kwargs):
+                calls["n"] += 1
+                if calls["n"] == 1:
+                    raise exception
+                return original(self, *args, **kwargs)
+            return failing
 
-        monkeypatch.setattr(_linear._FusedLinearEpoch, "run", failing_fused)
+        # A step of the batch loop, or of a linear model's fused epoch.
+        monkeypatch.setattr(_step.Stepper, "__call__", failing_first(_step.Stepper.__call__))
+        monkeypatch.setattr(_linear._FusedLinearEpoch, "run",
+                            failing_first(_linear._FusedLinearEpoch.run))
     else:
         def failing_commit(*args, **kwargs):
             raise exception
