@@ -142,3 +142,23 @@ def test_fused_partial_fit_continues_as_the_batch_loop_does(monkeypatch):
     assert fused.t_ == loop.t_
     assert_allclose(fused.coef_, loop.coef_, rtol=1e-9, atol=1e-12)
     assert_allclose(fused.intercept_, loop.intercept_, rtol=1e-9, atol=1e-12)
+
+
+def test_fused_epoch_in_several_calls_is_the_same(monkeypatch):
+    # An epoch runs in calls of about _FUSED_CALL_ROWS rows (Python, and with
+    # it KeyboardInterrupt, gets a turn between them): bit for bit the same.
+    X, y, sw = _data("csr", 3000, 40, np.float64, seed=3)
+    make = lambda: SGDRegressorPlus(random_state=0, max_iter=4, tol=None)  # noqa: E731
+    whole, steps = _fit(make, X, y, monkeypatch, fused=True, sample_weight=sw)
+    calls = []
+    with monkeypatch.context() as m:
+        m.setattr(_linear, "_FUSED_CALL_ROWS", 1)
+        from skoptim import _cpu_passes
+
+        original = _cpu_passes.linear_epoch_csr
+        m.setattr(_cpu_passes, "linear_epoch_csr",
+                  lambda *a: calls.append(1) or original(*a))
+        pieces, _ = _fit(make, X, y, monkeypatch, fused=True, sample_weight=sw)
+    assert steps > 0 and len(calls) == steps  # one call a batch
+    np.testing.assert_array_equal(pieces.coef_, whole.coef_)
+    np.testing.assert_array_equal(pieces.intercept_, whole.intercept_)

@@ -3,6 +3,7 @@ rules of scikit-learn's SGD (per-sample rates, passive-aggressive steps)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import math
 
 import numpy as np
@@ -281,6 +282,7 @@ class LinearProblem(ModelProblem):
 _FUSED_DENSE_WORK = 8192
 _FUSED_SPARSE_WORK = 65536
 _FUSED_SPARSE_ROWS = 4096
+_FUSED_CALL_ROWS = 1 << 18
 
 # The losses a fused epoch compiles (their ids in skoptim._cpu_passes).
 _FUSED_LOSSES = {
@@ -339,16 +341,24 @@ class _FusedLinearEpoch:
         if self.dz.shape[0] < largest:
             self.dz = np.empty((largest, self.W.shape[1]), dtype=dtype)
         losses = np.empty(n_batches, dtype=dtype)
-        args = (self.y, rows, offsets, counts.astype(dtype), wts, weighted, self.pos_w,
-                self.neg_w, self.class_weighted, self.loss_id, self.cst, self.W, self.b,
-                self.icpt, self.l2, np.asarray(lr, dtype=dtype),
-                np.asarray(head_scale, dtype=dtype), np.asarray(tail_scale, dtype=dtype),
-                self.dz, self.gW, self.gb, losses)
+        counts = counts.astype(dtype)
+        lr, head_scale, tail_scale = (np.asarray(v, dtype=dtype)
+                                      for v in (lr, head_scale, tail_scale))
         if sp.issparse(self.X):
             X = self.X
-            self.passes.linear_epoch_csr(X.indptr, X.indices, X.data, *args)
+            kernel = functools.partial(self.passes.linear_epoch_csr, X.indptr, X.indices,
+                                       X.data)
         else:
-            self.passes.linear_epoch_dense(self.X, *args)
+            kernel = functools.partial(self.passes.linear_epoch_dense, self.X)
+        # In calls of about _FUSED_CALL_ROWS rows: Python (an interrupt, a
+        # signal handler) runs between them, as between the batch loop's steps.
+        step = max(1, _FUSED_CALL_ROWS // max(largest, 1))
+        for i in range(0, n_batches, step):
+            j = min(i + step, n_batches)
+            kernel(self.y, rows, offsets[i:j + 1], counts[i:j], wts, weighted, self.pos_w,
+                   self.neg_w, self.class_weighted, self.loss_id, self.cst, self.W, self.b,
+                   self.icpt, self.l2, lr[i:j], head_scale[i:j], tail_scale[i:j], self.dz,
+                   self.gW, self.gb, losses[i:j])
         return losses
 
 
