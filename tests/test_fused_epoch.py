@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 
 pytest.importorskip("numba")
 
@@ -162,3 +163,27 @@ def test_fused_epoch_in_several_calls_is_the_same(monkeypatch):
     assert steps > 0 and len(calls) == steps  # one call a batch
     np.testing.assert_array_equal(pieces.coef_, whole.coef_)
     np.testing.assert_array_equal(pieces.intercept_, whole.intercept_)
+
+
+def test_a_penalty_beyond_float32_overflows_as_in_the_batch_loop(monkeypatch):
+    # alpha=1e300 is infinite in float32: both loops report what follows
+    # (a ValueError naming alpha, or finite weights), without a warning of
+    # skoptim's own (the fused loop casts under the batch loop's errstate).
+    X = np.array([[0.13], [-0.13]], dtype=np.float32)
+    y = np.array([0.5, -0.5], dtype=np.float32)
+    outcomes = []
+    for fused in (True, False):
+        with monkeypatch.context() as m, warnings.catch_warnings():
+            if not fused:
+                m.setattr(_linear.LinearProblem, "fused_epoch", lambda *a, **k: None)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("error", category=RuntimeWarning, module="skoptim")
+            est = SGDRegressorPlus(alpha=1e300, learning_rate="optimal", max_iter=3,
+                                   random_state=0)
+            try:
+                est.fit(X, y)
+                outcomes.append(("fitted", bool(np.isfinite(est.coef_).all())))
+            except ValueError as exc:
+                assert "alpha" in str(exc)
+                outcomes.append(("ValueError", None))
+    assert outcomes[0] == outcomes[1]

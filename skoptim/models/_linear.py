@@ -313,8 +313,11 @@ class _FusedLinearEpoch:
         self.icpt = len(flat.views) > 1
         self.dtype = dtype
         param = getattr(loss, "epsilon", getattr(loss, "threshold", 0.0))
-        self.cst = np.array([0.5, 2.0, 4.0, 1.0, param, 0.0], dtype=dtype)
-        self.l2 = dtype.type(l2)
+        # Cast as the batch loop's kernels cast them: float32 may overflow to
+        # infinity (alpha=1e300), which the training then reports.
+        with np.errstate(over="ignore"):
+            self.cst = np.array([0.5, 2.0, 4.0, 1.0, param, 0.0], dtype=dtype)
+            self.l2 = dtype.type(l2)
         self.class_weighted = pos_w is not None
         self.pos_w = pos_w if pos_w is not None else np.zeros(0, dtype=dtype)
         self.neg_w = neg_w if neg_w is not None else np.zeros(0, dtype=dtype)
