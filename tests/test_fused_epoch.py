@@ -125,6 +125,19 @@ def test_large_sparse_batches_are_gathered(monkeypatch):
     assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
 
 
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_data_beyond_the_cache_is_gathered_unless_batches_are_tiny(storage, monkeypatch):
+    # Beyond _FUSED_BYTES the loop's random reads of rows cost more than the
+    # Python it saves, except with tiny batches (at most 64 dense rows, 128
+    # CSR rows), where that Python is most of each step.
+    X, y, _ = _data(storage, 9000, 6 if storage == "dense" else 40, np.float64)
+    monkeypatch.setattr(_linear, "_FUSED_BYTES", 1000)
+    make = lambda: SGDRegressorPlus(max_iter=2, tol=None)  # noqa: E731
+    assert _fit(make, X, y, monkeypatch, fused=True)[1] == 0
+    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=64)  # noqa: E731
+    assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
+
+
 def test_fused_partial_fit_continues_as_the_batch_loop_does(monkeypatch):
     # partial_fit carries the clock (the schedule's position) and the random
     # stream from call to call; the fused loop reads and advances them alike.

@@ -235,18 +235,20 @@ class LinearProblem(ModelProblem):
             return None
         rows = min(config.batch_size, X.shape[0])
         if sp.issparse(X):
-            if (X.format != "csr" or X.dtype != dtype or X.indices.dtype != X.indptr.dtype
-                    or rows > _FUSED_SPARSE_ROWS):
+            if X.format != "csr" or X.dtype != dtype or X.indices.dtype != X.indptr.dtype:
                 return None
-            row_work, limit = X.nnz / max(X.shape[0], 1), _FUSED_SPARSE_WORK
+            row_work, limit, tiny = X.nnz / max(X.shape[0], 1), _FUSED_SPARSE_WORK, 128
+            nbytes = X.data.nbytes + X.indices.nbytes
         elif isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous:
-            row_work, limit = X.shape[1], _FUSED_DENSE_WORK
+            row_work, limit, tiny, nbytes = X.shape[1], _FUSED_DENSE_WORK, 64, X.nbytes
         else:
             return None
-        # Where a batch's products are small, the Python between two steps
-        # is most of a step: one loop then wins. Larger dense batches run
-        # faster in BLAS, larger sparse ones on gathered rows (measured).
-        if rows * row_work * model.n_outputs > limit:
+        # One loop wins where the Python between two steps is most of a step:
+        # small batches of data that stays in cache, or tiny batches of any
+        # data. Elsewhere gathered batches (and BLAS) run faster (measured).
+        small = (rows * row_work * model.n_outputs <= limit and nbytes <= _FUSED_BYTES
+                 and (rows <= _FUSED_SPARSE_ROWS or not sp.issparse(X)))
+        if not (small or rows <= tiny and rows * row_work * model.n_outputs <= limit):
             return None
         return _FusedLinearEpoch(passes, getattr(passes, loss_id), loss, X, y, sw,
                                  flat, config.penalty.l2, pos_w, head.neg_weight
@@ -269,19 +271,24 @@ class LinearProblem(ModelProblem):
         return value / (sq + 0.5 / C)
 
 
-# A fused epoch runs where a batch holds at most this many multiply-adds per
-# product (batch rows x stored values per row x outputs), and for CSR data at
-# most _FUSED_SPARSE_ROWS rows (it reads a batch's rows twice where they lie:
-# from cache only while the batch fits there). Measured on 2 cores, epoch
-# times fused against batch by batch: 100 dense features, 1,000 rows (batches
-# of 31) 0.3 ms against 0.9, 10,000 rows (312) 1.4-1.6 against 0.9-1.5; CSR
-# with 10 values a row, 10,000 rows (312) 1.1-1.3 against 2.2-2.4, 100,000
-# rows (3,125) 16 against 18-21, 300,000 rows (8,811) 63 against 64; CSR with
-# 4 values a row, 100,000 rows (3,125) 8.9 against 8.4, 1,000,000 rows
-# (9,016) 201 against 142.
+# A fused epoch runs where a batch holds at most _FUSED_*_WORK multiply-adds
+# per product (batch rows x stored values per row x outputs) and either the
+# data fits in _FUSED_BYTES (it stays in cache between the loop's two reads
+# of a batch's rows: on CSR data at most _FUSED_SPARSE_ROWS rows a batch) or
+# the batches are tiny (at most 128 rows on CSR data, 64 dense), where the
+# Python between two steps costs more than a random read of the rows.
+# Epoch medians on 2 cores, fused against batch by batch: CSR 10,000 x 1,000
+# (batches of 312) 1.1 ms against 2.2, 10,000 x 200 1.1 against 1.9;
+# 100,000 x 200 (3,125; 4.8 MB) 12.4 against 9.0, 100,000 x 1,000 (3,125)
+# 23.5 against 21.2; 1,000,000 x 200 in batches of 64 252 against 744, of
+# 512 246 against 228; 100,000 x 200 in batches of 128 17.7 against 42.8;
+# dense 1,000 x 100 (31) 0.3 against 0.9, 10,000 x 100 (312) 1.3 against
+# 0.9-1.3, 100,000 x 20 (256) 20.5 against 11.6, 300,000 x 20 in batches of
+# 64 83 against 107, 100,000 x 100 in batches of 128 34 against 26.
 _FUSED_DENSE_WORK = 8192
 _FUSED_SPARSE_WORK = 65536
 _FUSED_SPARSE_ROWS = 4096
+_FUSED_BYTES = 4 << 20
 _FUSED_CALL_ROWS = 1 << 18
 
 # The losses a fused epoch compiles (their ids in skoptim._cpu_passes).
