@@ -331,11 +331,11 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
                        tail_scale, dz, gW, gb, losses):
     """The mini-batches of one epoch of a linear model with plain SGD, in one
     compiled loop: for batch ``i`` (rows ``rows[offsets[i]:offsets[i + 1]]``,
-    ``counts[i]`` of them, in the data's dtype;
-    their weights ``wts`` there when ``weighted``) the outputs ``X @ W + b``,
-    the loss (``losses[i]``: the weighted sum) and its mean's gradient, the
-    L2 penalty and the step of size ``lr[i]`` (block scales
-    ``head_scale[i]``, ``tail_scale[i]``). ``dz``, ``gW`` and ``gb`` are
+    ``counts[i]`` of them as a number of the data's dtype, their weights
+    ``wts`` there when ``weighted``) the outputs ``X @ W + b``, the loss
+    (``losses[i]``: the weighted sum) and its mean's gradient, the L2 penalty
+    and the step of size ``lr[i]`` (block scales ``head_scale[i]``,
+    ``tail_scale[i]``). ``dz``, ``gW`` and ``gb`` are
     scratch buffers (the largest batch's rows by the outputs, ``W``'s shape,
     ``b``'s shape). The generic engine takes the same steps a batch at a
     time (sums in another order: equal to rounding)."""

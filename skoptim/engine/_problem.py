@@ -50,7 +50,7 @@ class Problem:
         :meth:`~skoptim.engine._data.BatchPlan.index_epoch`, with the step
         sizes the engine computed for them) and returns each batch's loss
         sum; or None (the default): the engine runs the batches one by one.
-        Only for configurations whose steps it reproduces exactly."""
+        Only for configurations whose steps it reproduces (to rounding)."""
         return None
 
     def step_rule(self, optimizer, *, n, grouped):
