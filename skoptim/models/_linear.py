@@ -216,7 +216,7 @@ class LinearProblem(ModelProblem):
         passes = cpu_passes(flat.buffer)
         if (passes is None or self.pa is not None or model.uses_noise
                 or type(optimizer) is not SGD or stepper.clip_norm is not None
-                or not stepper.fuses_steps or stepper.weight_decay
+                or stepper.weight_decay
                 or config.penalty.l1 > 0 or config.average_start
                 or self.penalty_per_sample or len(flat.views) != 1 + model.fit_intercept):
             return None

@@ -170,7 +170,8 @@ class Optimal(Schedule):
 
     def rate(self, base_lr, clock, state=None):
         """Return ``1 / (alpha * (t0 + clock.n_samples_seen))``."""
-        self._check_set()
+        if self.alpha is None or self.t0 is None:  # inline: this runs every step
+            self._check_set()
         return 1.0 / (self.alpha * (self.t0 + float(clock.n_samples_seen)))
 
     def _check_set(self):
