@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 pytest.importorskip("numba")
@@ -200,3 +200,101 @@ def test_a_penalty_beyond_float32_overflows_as_in_the_batch_loop(monkeypatch):
                 assert "alpha" in str(exc)
                 outcomes.append(("ValueError", None))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("n", [400, 9000])  # batches cut by weight / by rows
+@pytest.mark.parametrize("make, weighted", [
+    (lambda: SGDRegressorPlus(random_state=0, max_iter=3, tol=None), True),
+    (lambda: SGDRegressorPlus(fit_intercept=False, random_state=0, max_iter=3, tol=None),
+     False),
+    (lambda: SGDRegressorPlus(learning_rate="constant", eta0=0.003, random_state=0,
+                              max_iter=3, tol=None), True),
+    (lambda: SGDRegressorPlus(learning_rate="adaptive", random_state=0, max_iter=3,
+                              tol=None), False),
+    (lambda: SGDClassifierPlus(random_state=0, max_iter=3, tol=None), False),  # optimal
+    (lambda: SGDClassifierPlus(learning_rate="invscaling", eta0=0.5, random_state=0,
+                               max_iter=3, tol=None), True),
+], ids=["invscaling, weighted", "no intercept", "constant, weighted", "adaptive",
+        "optimal", "classifier invscaling, weighted"])
+def test_an_epochs_step_sizes_and_batches_are_those_of_the_batch_loop(make, weighted, n,
+                                                                       monkeypatch):
+    # The fused epoch draws its batches (BatchPlan.index_epoch) and computes
+    # its step sizes (Stepper.rates) for the whole epoch at once: the batches
+    # BatchPlan.epoch draws from the same random state, and the sizes
+    # Stepper.rate and the rule's block scales give step by step with the
+    # clock advancing, to rounding (vectorised powers).
+    from dataclasses import replace
+
+    from skoptim.engine import _data as engine_data
+    from skoptim.engine import _step
+
+    X, y, sw = _data("dense", n, 5, np.float64, seed=4)
+    X *= 0.1  # features of small curvature: the intercept's steps are scaled down
+    if isinstance(make(), SGDClassifierPlus):
+        y = (y > 0).astype(int)
+    checked = {"rates": 0, "batches": 0, "smallest tail": 1.0}
+    rates, index_epoch = _step.Stepper.rates, engine_data.BatchPlan.index_epoch
+
+    def checked_rates(self, clock, sched_state, *, rows, weights):
+        sizes, heads, tails = rates(self, clock, sched_state, rows=rows, weights=weights)
+        reading = replace(clock)
+        for k in range(len(weights)):
+            size = self.rate(reading, sched_state, rows=rows[k], weight=float(weights[k]))
+            assert_allclose([sizes[k], heads[k], tails[k]],
+                            [size, *self.rule.block_scales()], rtol=1e-14, atol=0)
+            reading.step += 1
+            reading.n_samples_seen += float(weights[k])
+        checked["rates"] += len(weights)
+        checked["smallest tail"] = min(checked["smallest tail"], float(tails.min()))
+        return sizes, heads, tails
+
+    def checked_index_epoch(self, rng):
+        twin = type(rng)(self.backend, rng.state())
+        index = index_epoch(self, rng)
+        data_X, _, data_sw = (g.a for g in self.take)
+        b = -1
+        # Compared as they come: the batch loop gathers into a reused buffer.
+        for b, (Xb, _, swb, _, size, weight) in enumerate(
+                self.epoch(twin, noise_seed=0, epoch=0)):
+            rows = index.rows[index.offsets[b]:index.offsets[b + 1]]
+            assert_array_equal(Xb, data_X[rows])
+            if swb is None:
+                assert data_sw is None and index.row_weights is None
+            elif index.row_weights is None:
+                assert_array_equal(swb, data_sw[rows])
+            else:
+                assert_array_equal(swb, index.row_weights[index.offsets[b]:index.offsets[b + 1]])
+            assert (index.sizes[b], index.weights[b]) == (size, weight)
+        assert b + 1 == len(index) > 1
+        assert rng.state() == twin.state()
+        checked["batches"] += len(index)
+        return index
+
+    with monkeypatch.context() as m:
+        m.setattr(_step.Stepper, "rates", checked_rates)
+        m.setattr(engine_data.BatchPlan, "index_epoch", checked_index_epoch)
+        _fit(make, X, y, monkeypatch, fused=True, sample_weight=sw if weighted else None)
+    assert checked["rates"] == checked["batches"] > 0
+    if not make().fit_intercept:
+        assert checked["smallest tail"] == 1.0
+    elif isinstance(make(), SGDClassifierPlus):  # steps large enough to cap the intercept's
+        assert checked["smallest tail"] < 1.0
+
+
+@pytest.mark.parametrize("n, batch", [(400, 12), (401, 7), (50, 50), (3, 1)])
+def test_grouped_batches_of_unit_weights_are_those_of_weights_one(n, batch):
+    # Without sample weights, batches cut by weight take a shortcut (each row
+    # lies whole in one batch): the batches that weights of one give.
+    from skoptim._backend import resolve_backend
+    from skoptim.engine._data import _GroupedOrder
+
+    X, y, _ = _data("dense", n, 3, np.float64, seed=5)
+    X[1] = X[0]  # a group of two identical rows
+    y[1] = y[0]
+    backend = resolve_backend(X)
+    unit, ones = _GroupedOrder(X, y, None, batch), _GroupedOrder(X, y, np.ones(n), batch)
+    assert unit.unit and not ones.unit
+    for epoch in range(3):
+        got, expected = (order.arrays(backend.rng(epoch)) for order in (unit, ones))
+        for a, b in zip(got, expected, strict=True):
+            assert_array_equal(a, b)

@@ -4,6 +4,7 @@ order, weights and rows of each epoch's mini-batches."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -155,14 +156,31 @@ class _GroupedOrder:
         cuts = np.round(np.arange(self.n_batches + 1) * (self.total / self.n_batches))
         cuts[-1] = self.total
         self.cuts = np.minimum(cuts, self.total)
+        self.unit = sw_host is None
 
     def epoch(self, rng, backend):
         """``(rows, weights, n_rows, batch_weight)`` of each batch of an epoch;
         rows and weights are sent to the device once per epoch."""
+        rows, overlap, offsets, sizes = self.arrays(rng)
+        dev_w = backend.asarray(overlap)
+        dev_rows = rows if backend.is_numpy else backend.xp.asarray(rows,
+                                                                   device=backend.device)
+        for b in range(self.n_batches):
+            a, e = int(offsets[b]), int(offsets[b + 1])
+            if e > a:
+                yield dev_rows[a:e], dev_w[a:e], float(sizes[b]), float(sizes[b])
+
+    def arrays(self, rng):
+        """An epoch's batches as NumPy arrays: ``(rows, weights, offsets,
+        sizes)``, batch ``b`` the rows ``rows[offsets[b]:offsets[b + 1]]``
+        (possibly none) with their ``weights``, of total weight ``sizes[b]``."""
         perm = np.asarray(to_numpy(rng.permutation(self.n_groups)))
         rank = np.empty(self.n_groups, dtype=np.intp)
         rank[perm] = np.arange(self.n_groups)
         order = self.by_group[np.argsort(rank[self.group[self.by_group]], kind="stable")]
+        if self.unit:
+            # Unit weights and whole cuts: each row lies in one batch, whole.
+            return order, np.ones(order.shape[0]), self.cuts.astype(np.intp), np.diff(self.cuts)
         w = self.w[order]
         end = np.cumsum(w)
         start = end - w
@@ -180,14 +198,36 @@ class _GroupedOrder:
         keep = overlap > 0
         rows, batch, overlap = np.repeat(order, counts)[keep], batch[keep], overlap[keep]
         offsets = np.searchsorted(batch, np.arange(self.n_batches + 1))
-        dev_w = backend.asarray(overlap)
-        dev_rows = rows if backend.is_numpy else backend.xp.asarray(rows,
-                                                                   device=backend.device)
-        sizes = np.diff(cuts)
-        for b in range(self.n_batches):
-            a, e = int(offsets[b]), int(offsets[b + 1])
-            if e > a:
-                yield dev_rows[a:e], dev_w[a:e], float(sizes[b]), float(sizes[b])
+        return rows, overlap, offsets, np.diff(cuts)
+
+
+@dataclass
+class EpochIndex:
+    """An epoch's batches, not gathered: batch ``b`` holds the rows
+    ``rows[offsets[b]:offsets[b + 1]]``.
+
+    Attributes
+    ----------
+    rows : ndarray of intp
+    offsets : ndarray of intp, one more than the batches
+    sizes : ndarray of float64
+        Each batch's size for the step rule: its rows, or its weight where
+        batches are cut by weight (the ``n_rows`` of :meth:`BatchPlan.epoch`).
+    weights : ndarray of float64
+        Each batch's total sample weight.
+    row_weights : ndarray or None
+        Each row's weight in its batch where batches are cut by weight; None
+        where the rows carry their sample weights.
+    """
+
+    rows: np.ndarray
+    offsets: np.ndarray
+    sizes: np.ndarray
+    weights: np.ndarray
+    row_weights: np.ndarray | None
+
+    def __len__(self):
+        return len(self.weights)
 
 
 def _device_batch_weights(sw, perm, starts, n, xp):
@@ -256,12 +296,22 @@ class BatchPlan:
             yield (dev_perm[s:e] if perm is not None else slice(s, e)), None, e - s, bw
 
     def index_epoch(self, rng):
-        """This epoch's batches as ``[(rows, weights, n_rows, weight)]``
-        without gathering them: ``rows`` an index array or a slice, ``weights``
-        the rows' weights where batches are cut by weight (else None: the
-        sample weights' rows). Draws what :meth:`epoch` draws."""
-        return list(self.grouped.epoch(rng, self.backend) if self.grouped is not None
-                    else self._row_batches(rng))
+        """This epoch's batches as an :class:`EpochIndex` of NumPy arrays,
+        without gathering them (host data). Draws what :meth:`epoch` draws
+        and has its batches, in its order."""
+        if self.grouped is not None:
+            rows, row_weights, offsets, sizes = self.grouped.arrays(rng)
+            keep = offsets[1:] > offsets[:-1]  # as epoch(): no empty batch
+            offsets = np.concatenate((offsets[:1], offsets[1:][keep]))
+            sizes = sizes[keep]
+            return EpochIndex(rows.astype(np.intp, copy=False), offsets, sizes, sizes,
+                              row_weights)
+        perm, _, weights = self._order(rng)
+        rows = (np.arange(self.n, dtype=np.intp) if perm is None
+                else np.asarray(perm).astype(np.intp, copy=False))
+        offsets = np.array(self.starts + [self.n], dtype=np.intp)
+        return EpochIndex(rows, offsets, np.diff(offsets).astype(np.float64),
+                          np.asarray(weights, dtype=np.float64), None)
 
     def epoch(self, rng, *, noise_seed, epoch):
         """``(X, y, sample_weight, noise, n_rows, weight)`` of each batch of an

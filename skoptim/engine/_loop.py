@@ -192,26 +192,22 @@ class _Run:
     def _fused_epoch(self, sched_state):
         """:meth:`epoch` in one compiled loop: the step sizes first (the
         schedule reads the clock as it stands at each step), then the steps."""
-        clock, stepper = self.clock, self.stepper
-        plan = self.batches.index_epoch(self.rng)
-        lrs, heads, tails, weights = [], [], [], []
-        for _, _, size, bw in plan:
-            lrs.append(stepper.rate(clock, sched_state, rows=size, weight=bw))
-            head, tail = stepper.rule.block_scales()
-            heads.append(head)
-            tails.append(tail)
-            weights.append(bw)
-            clock.step += 1
-            clock.n_samples_seen += bw
-        losses = self.fused.run(plan, lrs, heads, tails)
-        loss_sum = 0.0
-        for value in losses:  # in order, as the batch loop adds them
-            loss_sum = loss_sum + value
-        if self.first_batch is None and len(plan):
-            self.first_batch = (losses[0], weights[0])
+        clock = self.clock
+        index = self.batches.index_epoch(self.rng)
+        lrs, heads, tails = self.stepper.rates(clock, sched_state, rows=index.sizes,
+                                               weights=index.weights)
+        losses = self.fused.run(index, lrs, heads, tails)
+        n = len(index)
+        clock.step += n
+        # Summed in the batch loop's order (a cumulative sum adds in turn).
+        clock.n_samples_seen = float(
+            np.cumsum(np.concatenate(([float(clock.n_samples_seen)], index.weights)))[-1])
+        loss_sum = losses.cumsum()[-1] if n else 0.0
+        if self.first_batch is None and n:
+            self.first_batch = (losses[0], float(index.weights[0]))
         clock.epoch += 1
         self.epochs_run += 1
-        return loss_sum, weights
+        return loss_sum, index.weights.tolist()
 
     def exposed(self):
         """The parameters a fitted model shows: averaged, or the current ones."""

@@ -106,6 +106,19 @@ class StepRule:
         :meth:`size` returned (the engine scales each block's gradient)."""
         return 1.0, 1.0
 
+    def sizes(self, lr, reference_lr, *, rows, weights, decay_lr):
+        """:meth:`size` and :meth:`block_scales` of several steps at once:
+        ``(sizes, weight scales, intercept scales)``, float64 arrays, from
+        arrays of the other arguments. This default calls :meth:`size` per
+        step; a rule with a closed form may override it."""
+        out = np.empty((3, len(lr)))
+        for k, args in enumerate(zip(lr.tolist(), rows.tolist(), weights.tolist(),
+                                     decay_lr.tolist())):
+            out[0, k] = self.size(args[0], reference_lr, rows=args[1], weight=args[2],
+                                  decay_lr=args[3])
+            out[1:, k] = self.block_scales()
+        return out[0], out[1], out[2]
+
 
 class Stepper:
     """Takes the optimizer steps of one training call on its parameter buffer."""
@@ -146,6 +159,30 @@ class Stepper:
         if rule.decays_per_update and not rule.counts_updates:
             decay_lr = config.schedule.rate(config.base_lr, by_update, sched_state)
         return rule.size(lr, self.reference_lr, rows=rows, weight=weight, decay_lr=decay_lr)
+
+    def rates(self, clock, sched_state, *, rows, weights):
+        """:meth:`rate` and the rule's block scales for the next
+        ``len(weights)`` steps, from ``clock`` as it stands before the first:
+        ``(sizes, weight scales, intercept scales)`` (float64 arrays). Step
+        ``k`` takes ``rows[k]`` rows of weight ``weights[k]``; the clock is
+        not advanced."""
+        config, rule = self.config, self.rule
+        n = len(weights)
+        steps = float(clock.step) + np.arange(n, dtype=np.float64)
+        # The samples seen before each step, summed in the batch loop's order.
+        seen = np.cumsum(np.concatenate(([float(clock.n_samples_seen)], weights)))[:n]
+        if config.samples_at_epoch_start:
+            seen = np.full(n, self.epoch_samples)
+        schedule, base_lr = config.schedule, config.base_lr
+        lr = schedule.rates(base_lr, clock, steps, steps if rule.counts_updates else seen,
+                            sched_state)
+        decay_lr = lr
+        if rule.decays_per_update and not rule.counts_updates:
+            decay_lr = schedule.rates(base_lr, clock, steps, steps, sched_state)
+        if n:
+            self.last_rate = float(lr[-1])
+        return rule.sizes(lr, self.reference_lr, rows=np.asarray(rows, dtype=np.float64),
+                          weights=np.asarray(weights, dtype=np.float64), decay_lr=decay_lr)
 
     def _clock_reading(self, slot, clock, n_samples_seen):
         """``clock`` with another sample count, in one of two Clock objects

@@ -331,18 +331,15 @@ class _FusedLinearEpoch:
         self.gW, self.gb = np.empty_like(self.W), np.empty(self.W.shape[1], dtype=dtype)
         self.dz = np.empty((0, self.W.shape[1]), dtype=dtype)
 
-    def run(self, plan, lr, head_scale, tail_scale):
-        """Take the steps of the batches ``plan`` (``BatchPlan.index_epoch``)
-        with these step sizes; return each batch's loss sum."""
-        dtype, n_batches = self.dtype, len(plan)
-        parts = [np.arange(r.start, r.stop) if isinstance(r, slice) else r
-                 for r, _, _, _ in plan]
-        # One index type (one compiled variant): the permutation is int32.
-        rows = (np.concatenate(parts) if parts else np.zeros(0)).astype(np.intp, copy=False)
-        counts = np.array([p.shape[0] for p in parts], dtype=np.intp)
-        offsets = np.concatenate(([0], np.cumsum(counts)))
-        if plan and plan[0][1] is not None:  # batches cut by weight: their weights
-            wts, weighted = np.concatenate([w for _, w, _, _ in plan]).astype(dtype), True
+    def run(self, index, lr, head_scale, tail_scale):
+        """Take the steps of the batches ``index`` (an
+        :class:`~skoptim.engine._data.EpochIndex`) with these step sizes;
+        return each batch's loss sum."""
+        dtype, n_batches = self.dtype, len(index)
+        rows, offsets = index.rows, index.offsets
+        counts = np.diff(offsets)
+        if index.row_weights is not None:  # batches cut by weight: their weights
+            wts, weighted = index.row_weights.astype(dtype), True
         elif self.sw is not None:
             wts, weighted = self.sw[rows], True
         else:
@@ -417,12 +414,17 @@ class PerSampleRate(StepRule):
         ``n``: between the full-data and the one-sample curvature bounds
         (expected smoothness, Gower et al. 2019)."""
         if b not in self.caps:
-            n, L, L_max = self.n, self.curvature, self.curvature_max
-            size = min(max(b, 1.0), n)
-            L_b = L if size >= n else (
-                (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
-            self.caps[b] = 1.0 / (L_b * self.coupling * self.optimizer.step_gain())
+            self.caps[b] = float(self._caps(np.float64(b)))
         return self.caps[b]
+
+    def _caps(self, b):
+        """:meth:`cap` of each batch size in the array ``b``."""
+        n, L, L_max = self.n, self.curvature, self.curvature_max
+        size = np.minimum(np.maximum(b, 1.0), n)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: L_b = L
+            L_b = np.where(size >= n, L,
+                           (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
+        return 1.0 / (L_b * self.coupling * self.optimizer.step_gain())
 
     def size(self, lr, reference_lr, *, rows, weight, decay_lr):
         self.scales = (1.0, 1.0)
@@ -446,6 +448,24 @@ class PerSampleRate(StepRule):
 
     def block_scales(self):
         return self.scales
+
+    def sizes(self, lr, reference_lr, *, rows, weights, decay_lr):
+        """:meth:`size` and :meth:`block_scales` of many steps, vectorised."""
+        ones = np.ones(len(lr))
+        if not len(lr) or not self.linear_scaling:
+            self.scales = (1.0, 1.0)
+            return np.asarray(lr, dtype=np.float64), ones, ones
+        decay = np.minimum(1.0, decay_lr / reference_lr)
+        cap = self._caps(rows)
+        step = np.minimum(lr * weights, np.maximum(cap * decay, np.minimum(cap, lr)))
+        tails = ones
+        if self.curvature_intercept is not None:
+            cap_b = 1.0 / (self.curvature_intercept * self.coupling
+                           * self.optimizer.step_gain())
+            step_b = np.minimum(step, cap_b * decay)
+            tails = np.divide(step_b, step, out=np.ones(len(lr)), where=step > 0)
+        self.scales = (1.0, float(tails[-1]))
+        return step, ones, tails
 
 
 def _max_row_norm(X, backend, chunk=16384):

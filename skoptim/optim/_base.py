@@ -11,6 +11,8 @@ returned by ``update``; the training engine keeps it.
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import validate_parameter_constraints
 
@@ -141,6 +143,23 @@ class Schedule(_ParamsObject):
     def rate(self, base_lr, clock, state=None):
         """Return the learning rate (a Python float) for the next step."""
         raise NotImplementedError
+
+    def rates(self, base_lr, clock, steps, samples, state=None):
+        """The rates of several steps of one epoch at once (a float64 array).
+
+        Step ``k`` reads ``clock`` with ``step=steps[k]`` and
+        ``n_samples_seen=samples[k]`` (NumPy arrays); its other counters are
+        ``clock``'s. The training engine asks for a whole epoch's rates where
+        a compiled loop takes its steps. This default calls :meth:`rate` at
+        each reading; a schedule with a closed form may override it with a
+        vectorised one (equal to :meth:`rate` up to rounding).
+        """
+        reading = Clock(epoch=clock.epoch, total_steps=clock.total_steps)
+        out = np.empty(len(steps))
+        for k, (step, seen) in enumerate(zip(steps.tolist(), samples.tolist())):
+            reading.step, reading.n_samples_seen = int(step), seen
+            out[k] = self.rate(base_lr, reading, state)
+        return out
 
     def update(self, state, metric):
         """Update the state with this epoch's metric (lower is better)."""

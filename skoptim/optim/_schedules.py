@@ -13,6 +13,8 @@ small state off the object, created by ``init`` and returned by ``update`` or
 import math
 from numbers import Integral, Real
 
+import numpy as np
+
 from sklearn.utils._param_validation import Interval
 
 from ._base import Schedule
@@ -24,7 +26,16 @@ _DECAY_FACTOR = [Interval(Real, 0, 1, closed="right")]
 _REDUCE_FACTOR = [Interval(Real, 0, 1, closed="neither")]
 
 
-class Constant(Schedule):
+class _SameWithinEpoch:
+    """For schedules that read neither ``clock.step`` nor
+    ``clock.n_samples_seen``: one rate for a whole epoch's steps."""
+
+    def rates(self, base_lr, clock, steps, samples, state=None):
+        """:meth:`rate` once, at every step."""
+        return np.full(len(steps), self.rate(base_lr, clock, state))
+
+
+class Constant(_SameWithinEpoch, Schedule):
     """Constant learning rate: the base rate at every step.
 
     Reads no counter of the :class:`~skoptim.optim.Clock`.
@@ -97,6 +108,10 @@ class InvScaling(Schedule):
     def rate(self, base_lr, clock, state=None):
         """Return ``base_lr / (clock.n_samples_seen + 1) ** power_t``."""
         return float(base_lr) / (float(clock.n_samples_seen) + 1.0) ** self.power_t
+
+    def rates(self, base_lr, clock, steps, samples, state=None):
+        """:meth:`rate` at each sample count ``samples``."""
+        return float(base_lr) / (np.asarray(samples, dtype=np.float64) + 1.0) ** self.power_t
 
 
 def optimal_t0(alpha, dloss):
@@ -174,6 +189,11 @@ class Optimal(Schedule):
             self._check_set()
         return 1.0 / (self.alpha * (self.t0 + float(clock.n_samples_seen)))
 
+    def rates(self, base_lr, clock, steps, samples, state=None):
+        """:meth:`rate` at each sample count ``samples``."""
+        self._check_set()
+        return 1.0 / (self.alpha * (self.t0 + np.asarray(samples, dtype=np.float64)))
+
     def _check_set(self):
         if self.alpha is None or self.t0 is None:
             raise ValueError(
@@ -184,7 +204,7 @@ class Optimal(Schedule):
             )
 
 
-class Adaptive(Schedule):
+class Adaptive(_SameWithinEpoch, Schedule):
     """scikit-learn's ``'adaptive'`` schedule: divide by 5 when training stalls.
 
     The rate is the base rate times a multiplier kept in the state; no
@@ -253,7 +273,7 @@ class Adaptive(Schedule):
         return {"multiplier": state["multiplier"] * self.factor}, True
 
 
-class InverseTimeDecay(Schedule):
+class InverseTimeDecay(_SameWithinEpoch, Schedule):
     """Inverse time decay, counted in epochs.
 
     The counter is ``clock.epoch`` (completed epochs), so the rate is
@@ -292,7 +312,7 @@ class InverseTimeDecay(Schedule):
         return float(base_lr) / (1.0 + self.decay_rate * clock.epoch)
 
 
-class ExponentialDecay(Schedule):
+class ExponentialDecay(_SameWithinEpoch, Schedule):
     """Exponential decay, counted in epochs.
 
     The counter is ``clock.epoch`` (completed epochs).
@@ -329,7 +349,7 @@ class ExponentialDecay(Schedule):
         return float(base_lr) * self.gamma**clock.epoch
 
 
-class StepDecay(Schedule):
+class StepDecay(_SameWithinEpoch, Schedule):
     """Step decay: multiply the rate by ``gamma`` every ``step_size`` epochs.
 
     The counter is ``clock.epoch`` (completed epochs).
@@ -467,7 +487,7 @@ class CosineDecay(Schedule):
         return self.min_lr + (base_lr - self.min_lr) * cosine
 
 
-class ReduceOnPlateau(Schedule):
+class ReduceOnPlateau(_SameWithinEpoch, Schedule):
     """Reduce the rate when a monitored metric stops improving.
 
     The counter is epochs: :meth:`update` is called once per epoch with the

@@ -367,3 +367,51 @@ def test_nested_schedule_params_clone():
         "decay_steps": None,
         "min_lr": 0.01,
     }
+
+
+class _Halving(Schedule):
+    """A user's schedule with only ``rate``: the base class's ``rates``."""
+
+    def rate(self, base_lr, clock, state=None):
+        return base_lr * 0.5 ** clock.step + clock.n_samples_seen + clock.epoch
+
+
+_ADAPTIVE_STATE = Adaptive().on_stall(Adaptive().init(), base_lr=BASE_LR)[0]
+_PLATEAU_STATE = {**ReduceOnPlateau().init(), "multiplier": 0.25}
+
+
+@pytest.mark.parametrize("schedule, state", [
+    (Constant(), None),
+    (InvScaling(), None),
+    (InvScaling(power_t=0.25), None),
+    (Optimal(alpha=1e-4, t0=1000.0), None),
+    (Adaptive(), _ADAPTIVE_STATE),
+    (InverseTimeDecay(decay_rate=0.5), None),
+    (ExponentialDecay(gamma=0.5), None),
+    (StepDecay(step_size=2, gamma=0.5), None),
+    (CosineDecay(warmup_steps=3), None),
+    (ReduceOnPlateau(min_lr=0.02), _PLATEAU_STATE),
+    (_Halving(), None),
+], ids=repr)
+def test_rates_of_an_epoch_are_its_rates_step_by_step(schedule, state):
+    # What the engine asks of a schedule for a compiled epoch: each step's
+    # rate at its own clock reading (steps and sample counts varying, the
+    # epoch and the planned total fixed).
+    clock = Clock(step=7, epoch=5, n_samples_seen=123.5, total_steps=40)
+    steps = 7.0 + np.arange(12.0)
+    samples = 123.5 + np.cumsum(np.r_[0.0, np.linspace(0.5, 30.0, 11)])
+    rates = schedule.rates(BASE_LR, clock, steps, samples, state)
+    expected = [schedule.rate(BASE_LR, Clock(step=int(s), epoch=5, n_samples_seen=n,
+                                             total_steps=40), state)
+                for s, n in zip(steps, samples)]
+    assert rates.dtype == np.float64 and rates.shape == (12,)
+    # Vectorised powers may differ from the C library's in the last bit.
+    np.testing.assert_allclose(rates, expected, rtol=1e-15, atol=0)
+    if isinstance(schedule, (_Halving, CosineDecay, Constant, Optimal)):
+        np.testing.assert_array_equal(rates, expected)
+    assert schedule.rates(BASE_LR, clock, steps[:0], samples[:0], state).shape == (0,)
+
+
+def test_rates_of_optimal_need_alpha_and_t0():
+    with pytest.raises(ValueError, match="Optimal needs both alpha and t0"):
+        Optimal(alpha=1e-4).rates(BASE_LR, Clock(), np.zeros(2), np.zeros(2))
