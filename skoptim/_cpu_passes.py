@@ -315,6 +315,18 @@ def _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale):
             b[c] = b[c] - lr * (gb[c] * tail_scale)
 
 
+@njit(cache=True, nogil=True)
+def _average_step(params, avg, divisor):
+    """The running mean of the iterates after a step, as
+    :func:`skoptim.engine._step.update_average` takes it: ``divisor`` the
+    number of iterates averaged so far (1: the first, copied)."""
+    if divisor == 1:
+        avg[:] = params
+    else:
+        for j in range(params.shape[0]):
+            avg[j] = avg[j] + (params[j] - avg[j]) / divisor
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _dot(x, w, zero):
     """``x @ w`` for contiguous vectors, summed in whatever order vectorizes
@@ -328,7 +340,7 @@ def _dot(x, w, zero):
 @njit(cache=True, nogil=True)
 def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
                        class_weighted, loss, cst, W, b, icpt, l2, lr, head_scale,
-                       tail_scale, dz, gW, gb, losses):
+                       tail_scale, dz, gW, gb, losses, params, avg, avg_div):
     """The mini-batches of one epoch of a linear model with plain SGD, in one
     compiled loop: for batch ``i`` (rows ``rows[offsets[i]:offsets[i + 1]]``,
     ``counts[i]`` of them as a number of the data's dtype, their weights
@@ -337,8 +349,11 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
     and the step of size ``lr[i]`` (block scales ``head_scale[i]``,
     ``tail_scale[i]``). ``dz``, ``gW`` and ``gb`` are
     scratch buffers (the largest batch's rows by the outputs, ``W``'s shape,
-    ``b``'s shape). The generic engine takes the same steps a batch at a
-    time (sums in another order: equal to rounding)."""
+    ``b``'s shape). Where ``avg_div[i]`` is positive (an empty ``avg_div``:
+    nowhere) the step is followed by the running mean ``avg`` of the
+    parameter buffer ``params`` (which ``W`` and ``b`` view) over
+    ``avg_div[i]`` iterates. The generic engine takes the same steps a
+    batch at a time (sums in another order: equal to rounding)."""
     d, k = W.shape
     zero = cst[5]
     for i in range(offsets.shape[0] - 1):
@@ -373,13 +388,15 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
                         gW[j, c] += X[r, j] * g
                 gb[c] += g
         _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
+        if avg_div.shape[0] and avg_div[i] > 0:
+            _average_step(params, avg, avg_div[i])
         losses[i] = loss_sum
 
 
 @njit(cache=True, nogil=True)
 def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weighted,
                      pos_w, neg_w, class_weighted, loss, cst, W, b, icpt, l2, lr,
-                     head_scale, tail_scale, dz, gW, gb, losses):
+                     head_scale, tail_scale, dz, gW, gb, losses, params, avg, avg_div):
     """:func:`linear_epoch_dense` for a CSR ``X`` (its arrays): each batch
     row's stored values read in place, no batch gathered."""
     k = W.shape[1]
@@ -409,4 +426,6 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                         gW[indices[p], c] += data[p] * g
                 gb[c] += g
         _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
+        if avg_div.shape[0] and avg_div[i] > 0:
+            _average_step(params, avg, avg_div[i])
         losses[i] = loss_sum

@@ -67,6 +67,12 @@ CASES = [
         max_iter=8, tol=None), "3", True),
     ("perceptron", lambda: SGDClassifierPlus(loss="perceptron", random_state=0, max_iter=8,
                                              tol=None), "2", False),
+    ("average", lambda: SGDRegressorPlus(average=True, random_state=0, max_iter=8,
+                                         tol=None), "r", False),
+    ("average from sample 2,000, weighted", lambda: SGDRegressorPlus(
+        average=2000, random_state=0, max_iter=8, tol=None), "r", True),
+    ("hinge, three classes, average, default tol", lambda: SGDClassifierPlus(
+        average=True, random_state=0), "3", False),
 ]
 
 
@@ -101,12 +107,11 @@ def test_fused_epoch_in_float32_and_unshuffled(storage, monkeypatch):
 
 @pytest.mark.parametrize("make", [
     lambda: SGDRegressorPlus(penalty="l1", max_iter=3, tol=None),  # cumulative L1
-    lambda: SGDRegressorPlus(average=True, max_iter=3, tol=None),
     lambda: SGDRegressorPlus(solver="momentum", max_iter=3, tol=None),
     lambda: SGDRegressorPlus(dropout=0.2, max_iter=3, tol=None),
     lambda: SGDClassifierPlus(loss="log_loss", max_iter=3, tol=None),  # not compiled
     lambda: SGDRegressorPlus(max_iter=3, tol=None, batch_size=4096),  # a large batch
-], ids=["l1", "average", "momentum", "dropout", "log_loss", "large batch"])
+], ids=["l1", "momentum", "dropout", "log_loss", "large batch"])
 def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypatch):
     X, y, _ = _data("dense", 9000, 6, np.float64)
     target = (y > 0).astype(int) if isinstance(make(), SGDClassifierPlus) else y
@@ -138,16 +143,19 @@ def test_data_beyond_the_cache_is_gathered_unless_batches_are_tiny(storage, monk
     assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
 
 
-def test_fused_partial_fit_continues_as_the_batch_loop_does(monkeypatch):
-    # partial_fit carries the clock (the schedule's position) and the random
-    # stream from call to call; the fused loop reads and advances them alike.
+@pytest.mark.parametrize("average", [False, True, 1500])
+def test_fused_partial_fit_continues_as_the_batch_loop_does(average, monkeypatch):
+    # partial_fit carries the clock (the schedule's position), the random
+    # stream and the running average from call to call; the fused loop reads
+    # and advances them alike.
     X, y, sw = _data("csr", 3000, 40, np.float64, seed=2)
     results = []
     for fused in (True, False):
         with monkeypatch.context() as m:
             if not fused:
                 m.setattr(_linear.LinearProblem, "fused_epoch", lambda *a, **k: None)
-            est = SGDRegressorPlus(random_state=0, learning_rate="invscaling")
+            est = SGDRegressorPlus(random_state=0, learning_rate="invscaling",
+                                   average=average)
             for start in range(0, 3000, 1000):
                 est.partial_fit(X[start:start + 1000], y[start:start + 1000],
                                 sample_weight=sw[start:start + 1000])

@@ -196,12 +196,24 @@ class _Run:
         index = self.batches.index_epoch(self.rng)
         lrs, heads, tails = self.stepper.rates(clock, sched_state, rows=index.sizes,
                                                weights=index.weights)
-        losses = self.fused.run(index, lrs, heads, tails)
+        # The samples seen after each step, summed in the batch loop's order.
+        seen = np.cumsum(np.concatenate(([float(clock.n_samples_seen)], index.weights)))[1:]
+        average = divisors = None
+        if self.config.average_start:
+            # The running mean follows the steps after which averaging is on.
+            on = seen >= self.config.average_start
+            counts = self.average_count + np.cumsum(on)
+            if on.any():
+                divisors = np.where(on, counts, 0)
+                self.average_count = int(counts[-1])
+                if self.average is None:
+                    self.average = np.empty_like(self.flat.buffer)
+                average = self.average
+        losses = self.fused.run(index, lrs, heads, tails, average, divisors)
         n = len(index)
         clock.step += n
-        # Summed in the batch loop's order (a cumulative sum adds in turn).
-        clock.n_samples_seen = float(
-            np.cumsum(np.concatenate(([float(clock.n_samples_seen)], index.weights)))[-1])
+        if n:
+            clock.n_samples_seen = float(seen[-1])
         loss_sum = losses.cumsum()[-1] if n else 0.0
         if self.first_batch is None and n:
             self.first_batch = (losses[0], float(index.weights[0]))

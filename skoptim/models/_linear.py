@@ -217,7 +217,7 @@ class LinearProblem(ModelProblem):
         if (passes is None or self.pa is not None or model.uses_noise
                 or type(optimizer) is not SGD or stepper.clip_norm is not None
                 or stepper.weight_decay
-                or config.penalty.l1 > 0 or config.average_start
+                or config.penalty.l1 > 0
                 or self.penalty_per_sample or len(flat.views) != 1 + model.fit_intercept):
             return None
         loss = getattr(head, "loss_fn", None)
@@ -315,7 +315,7 @@ class _FusedLinearEpoch:
     def __init__(self, passes, loss_id, loss, X, y, sw, flat, l2, pos_w, neg_w):
         dtype = flat.buffer.dtype
         self.passes, self.loss_id, self.X, self.y, self.sw = passes, loss_id, X, y, sw
-        self.W = flat.views[0]
+        self.params, self.W = flat.buffer, flat.views[0]
         self.b = flat.views[1] if len(flat.views) > 1 else np.zeros(0, dtype=dtype)
         self.icpt = len(flat.views) > 1
         self.dtype = dtype
@@ -331,10 +331,13 @@ class _FusedLinearEpoch:
         self.gW, self.gb = np.empty_like(self.W), np.empty(self.W.shape[1], dtype=dtype)
         self.dz = np.empty((0, self.W.shape[1]), dtype=dtype)
 
-    def run(self, index, lr, head_scale, tail_scale):
+    def run(self, index, lr, head_scale, tail_scale, average=None, divisors=None):
         """Take the steps of the batches ``index`` (an
         :class:`~skoptim.engine._data.EpochIndex`) with these step sizes;
-        return each batch's loss sum."""
+        return each batch's loss sum. With ``average`` (a buffer of the
+        parameters' layout) the iterates' running mean follows each step
+        whose ``divisors`` entry (the iterates averaged, 0 for none) is
+        positive."""
         dtype, n_batches = self.dtype, len(index)
         rows, offsets = index.rows, index.offsets
         counts = np.diff(offsets)
@@ -351,6 +354,10 @@ class _FusedLinearEpoch:
         counts = counts.astype(dtype)
         lr, head_scale, tail_scale = (np.asarray(v, dtype=dtype)
                                       for v in (lr, head_scale, tail_scale))
+        if average is None:
+            average, divisors = self.params[:0], np.zeros(0, dtype=dtype)
+        else:
+            divisors = np.asarray(divisors).astype(dtype)
         if sp.issparse(self.X):
             X = self.X
             kernel = functools.partial(self.passes.linear_epoch_csr, X.indptr, X.indices,
@@ -365,7 +372,8 @@ class _FusedLinearEpoch:
             kernel(self.y, rows, offsets[i:j + 1], counts[i:j], wts, weighted, self.pos_w,
                    self.neg_w, self.class_weighted, self.loss_id, self.cst, self.W, self.b,
                    self.icpt, self.l2, lr[i:j], head_scale[i:j], tail_scale[i:j], self.dz,
-                   self.gW, self.gb, losses[i:j])
+                   self.gW, self.gb, losses[i:j], self.params, average,
+                   divisors[i:j] if divisors.shape[0] else divisors)
         return losses
 
 
