@@ -220,6 +220,7 @@ LOSS_SQUARED_EPSILON_INSENSITIVE = 3
 LOSS_HINGE = 4  # the threshold in cst[4] (0 for the perceptron)
 LOSS_SQUARED_HINGE = 5
 LOSS_MODIFIED_HUBER = 6
+LOSS_LOG = 7  # the exponent's floor in cst[4]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -256,6 +257,18 @@ def _loss(loss, z, y, cst):
         if gap < zero:
             gap = zero
         return gap * gap, -two * y * gap
+    if loss == LOSS_LOG:
+        # LogLoss's stable forms: exp(-|m|) floored at a normal number.
+        t = -abs(m)
+        if t < p:
+            t = p
+        e = np.exp(t)
+        value = -m
+        if value < zero:
+            value = zero
+        value = value + np.log1p(e)
+        sig = e / (one + e) if m >= zero else one / (one + e)
+        return value, -y * sig
     # LOSS_MODIFIED_HUBER
     gap = one - m
     if gap < zero:

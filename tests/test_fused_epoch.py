@@ -67,6 +67,11 @@ CASES = [
         max_iter=8, tol=None), "3", True),
     ("perceptron", lambda: SGDClassifierPlus(loss="perceptron", random_state=0, max_iter=8,
                                              tol=None), "2", False),
+    ("log_loss", lambda: SGDClassifierPlus(loss="log_loss", random_state=0, max_iter=8,
+                                           tol=None), "2", False),
+    ("log_loss, three classes, weighted, class weights", lambda: SGDClassifierPlus(
+        loss="log_loss", class_weight="balanced", random_state=0, max_iter=8, tol=None),
+     "3", True),
     ("average", lambda: SGDRegressorPlus(average=True, random_state=0, max_iter=8,
                                          tol=None), "r", False),
     ("average from sample 2,000, weighted", lambda: SGDRegressorPlus(
@@ -109,9 +114,8 @@ def test_fused_epoch_in_float32_and_unshuffled(storage, monkeypatch):
     lambda: SGDRegressorPlus(penalty="l1", max_iter=3, tol=None),  # cumulative L1
     lambda: SGDRegressorPlus(solver="momentum", max_iter=3, tol=None),
     lambda: SGDRegressorPlus(dropout=0.2, max_iter=3, tol=None),
-    lambda: SGDClassifierPlus(loss="log_loss", max_iter=3, tol=None),  # not compiled
     lambda: SGDRegressorPlus(max_iter=3, tol=None, batch_size=4096),  # a large batch
-], ids=["l1", "momentum", "dropout", "log_loss", "large batch"])
+], ids=["l1", "momentum", "dropout", "large batch"])
 def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypatch):
     X, y, _ = _data("dense", 9000, 6, np.float64)
     target = (y > 0).astype(int) if isinstance(make(), SGDClassifierPlus) else y

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from skoptim._backend import is_sparse, resolve_backend, to_numpy
 from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows
 from skoptim.engine import StepRule
+from skoptim.heads._losses import _exp_bounds
 from skoptim.models._problem import ModelProblem
 
 
@@ -301,6 +302,7 @@ _FUSED_LOSSES = {
     "perceptron": "LOSS_HINGE",
     "squared_hinge": "LOSS_SQUARED_HINGE",
     "modified_huber": "LOSS_MODIFIED_HUBER",
+    "log_loss": "LOSS_LOG",
 }
 
 
@@ -320,6 +322,8 @@ class _FusedLinearEpoch:
         self.icpt = len(flat.views) > 1
         self.dtype = dtype
         param = getattr(loss, "epsilon", getattr(loss, "threshold", 0.0))
+        if loss_id == passes.LOSS_LOG:
+            param = _exp_bounds(np, dtype)[0]  # LogLoss's floor of the exponent
         # Cast as the batch loop's kernels cast them: float32 may overflow to
         # infinity (alpha=1e300), which the training then reports.
         with np.errstate(over="ignore"):
