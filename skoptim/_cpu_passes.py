@@ -291,26 +291,23 @@ def _batch_weight(wts, start, stop, weighted, zero):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _linear_batch_loss(z, b, icpt, r, c, q, Y, wts, weighted, total, n_rows, pos_w,
-                       neg_w, class_weighted, loss, cst, dz):
-    """The loss of output ``c`` of batch row ``q`` (data row ``r``; ``z`` its
-    product with ``W[:, c]``, the intercept added here), and its derivative
-    in the mean loss written to ``dz[q, c]``: as
-    ``skoptim.models._problem.weighted_mean`` forms them."""
-    if icpt:
-        z = z + b[c]
-    value, d = _loss(loss, z, Y[r, c], cst)
+def _linear_batch_loss(z, y, ew, class_weighted, w, weighted, total, n_rows, loss, cst):
+    """``(value, derivative)`` of a batch row's loss at output ``z`` (the
+    intercept added) against ``y``, weighted by its class weight ``ew``
+    and its sample weight ``w`` of the batch's ``total``, the derivative in
+    the mean loss: as ``skoptim.models._problem.weighted_mean`` forms them.
+    Scalars only: arrays passed to it, even inlined, cost reference counts
+    at every row (several times the row's arithmetic on sparse data)."""
+    value, d = _loss(loss, z, y, cst)
     if class_weighted:
-        ew = pos_w[c] if Y[r, c] > 0 else neg_w[c]
         value = value * ew
         d = d * ew
     if weighted:
-        value = value * wts[q]
-        d = d * (wts[q] / total)
+        value = value * w
+        d = d * (w / total)
     else:
         d = d / n_rows  # n_rows in the dtype (an integer would promote float32)
-    dz[q, c] = d
-    return value
+    return value, d
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -369,6 +366,7 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
     batch at a time (sums in another order: equal to rounding)."""
     d, k = W.shape
     zero = cst[5]
+    W1, g1 = W.reshape(d * k), gW.reshape(d * k)  # views made once, not per row
     for i in range(offsets.shape[0] - 1):
         start, stop = offsets[i], offsets[i + 1]
         n_rows = counts[i]
@@ -378,14 +376,18 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
             r = rows[start + q]
             for c in range(k):
                 if k == 1:
-                    z = _dot(X[r], W.reshape(d), zero)
+                    z = _dot(X[r], W1, zero)
                 else:
                     z = zero
                     for j in range(d):
                         z += X[r, j] * W[j, c]
-                loss_sum += _linear_batch_loss(z, b, icpt, r, c, q, Y, wts[start:stop],
-                                               weighted, total, n_rows, pos_w, neg_w,
-                                               class_weighted, loss, cst, dz)
+                y = Y[r, c]
+                value, dz[q, c] = _linear_batch_loss(
+                    z + b[c] if icpt else z, y,
+                    (pos_w[c] if y > 0 else neg_w[c]) if class_weighted else zero,
+                    class_weighted, wts[start + q] if weighted else zero, weighted, total,
+                    n_rows, loss, cst)
+                loss_sum += value
         gW[...] = zero
         gb[...] = zero
         for q in range(stop - start):
@@ -393,7 +395,6 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
             for c in range(k):
                 g = dz[q, c]
                 if k == 1:  # contiguous: a vector loop
-                    g1 = gW.reshape(d)
                     for j in range(d):
                         g1[j] += X[r, j] * g
                 else:
@@ -425,9 +426,13 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                 z = zero
                 for p in range(indptr[r], indptr[r + 1]):
                     z += data[p] * W[indices[p], c]
-                loss_sum += _linear_batch_loss(z, b, icpt, r, c, q, Y, wts[start:stop],
-                                               weighted, total, n_rows, pos_w, neg_w,
-                                               class_weighted, loss, cst, dz)
+                y = Y[r, c]
+                value, dz[q, c] = _linear_batch_loss(
+                    z + b[c] if icpt else z, y,
+                    (pos_w[c] if y > 0 else neg_w[c]) if class_weighted else zero,
+                    class_weighted, wts[start + q] if weighted else zero, weighted, total,
+                    n_rows, loss, cst)
+                loss_sum += value
         gW[...] = zero
         gb[...] = zero
         for q in range(stop - start):
