@@ -114,8 +114,7 @@ def test_fused_epoch_in_float32_and_unshuffled(storage, monkeypatch):
     lambda: SGDRegressorPlus(penalty="l1", max_iter=3, tol=None),  # cumulative L1
     lambda: SGDRegressorPlus(solver="momentum", max_iter=3, tol=None),
     lambda: SGDRegressorPlus(dropout=0.2, max_iter=3, tol=None),
-    lambda: SGDRegressorPlus(max_iter=3, tol=None, batch_size=4096),  # a large batch
-], ids=["l1", "momentum", "dropout", "large batch"])
+], ids=["l1", "momentum", "dropout"])
 def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypatch):
     X, y, _ = _data("dense", 9000, 6, np.float64)
     target = (y > 0).astype(int) if isinstance(make(), SGDClassifierPlus) else y
@@ -123,28 +122,38 @@ def test_configurations_the_fused_epoch_leaves_to_the_batch_loop(make, monkeypat
     assert steps == 0
 
 
-def test_large_sparse_batches_are_gathered(monkeypatch):
-    # Beyond _FUSED_SPARSE_ROWS rows a batch no longer stays in cache between
-    # the fused loop's two reads of it: gathered batches run instead.
-    X, y, _ = _data("csr", 9000, 40, np.float64)
-    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=4500)  # noqa: E731
-    assert 4500 > _linear._FUSED_SPARSE_ROWS
-    assert _fit(make, X, y, monkeypatch, fused=True)[1] == 0
-    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=4000)  # noqa: E731
-    assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
-
-
 @pytest.mark.parametrize("storage", ["dense", "csr"])
-def test_data_beyond_the_cache_is_gathered_unless_batches_are_tiny(storage, monkeypatch):
-    # Beyond _FUSED_BYTES the loop's random reads of rows cost more than the
-    # Python it saves, except with tiny batches (at most 64 dense rows, 128
-    # CSR rows), where that Python is most of each step.
+def test_large_batches_of_data_beyond_the_cache_are_gathered(storage, monkeypatch):
+    # The loop reads a batch's rows twice: beyond _FUSED_BYTES (the data no
+    # longer stays in cache) batches of more than _FUSED_ROWS rows run
+    # gathered; smaller batches, or any batch of data within it, run fused.
     X, y, _ = _data(storage, 9000, 6 if storage == "dense" else 40, np.float64)
+    large, small = 4500, _linear._FUSED_ROWS
+    assert small < large
+
+    def steps(batch_size):
+        make = lambda: SGDRegressorPlus(max_iter=2, tol=None,  # noqa: E731
+                                        batch_size=batch_size)
+        return _fit(make, X, y, monkeypatch, fused=True)[1]
+
+    assert steps(large) > 0
     monkeypatch.setattr(_linear, "_FUSED_BYTES", 1000)
-    make = lambda: SGDRegressorPlus(max_iter=2, tol=None)  # noqa: E731
-    assert _fit(make, X, y, monkeypatch, fused=True)[1] == 0
-    make = lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=64)  # noqa: E731
-    assert _fit(make, X, y, monkeypatch, fused=True)[1] > 0
+    assert steps(large) == 0
+    assert steps(small) > 0
+
+
+def test_several_outputs_fuse_small_batches_of_narrow_rows(monkeypatch):
+    # With several outputs the loop's per-output sums lose to BLAS on long
+    # rows and large batches.
+    def steps(d, **params):
+        X, y, _ = _data("dense", 3000, d, np.float64)
+        make = lambda: SGDClassifierPlus(max_iter=2, tol=None, **params)  # noqa: E731
+        return _fit(make, X, np.digitize(y, [-0.5, 0.5]), monkeypatch, fused=True)[1]
+
+    assert 6 * 3 <= _linear._FUSED_ROW_WORK < 400 * 3
+    assert steps(6) > 0
+    assert steps(6, batch_size=_linear._FUSED_ROWS + 1) == 0
+    assert steps(400) == 0
 
 
 @pytest.mark.parametrize("average", [False, True, 1500])

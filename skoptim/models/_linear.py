@@ -238,18 +238,18 @@ class LinearProblem(ModelProblem):
         if sp.issparse(X):
             if X.format != "csr" or X.dtype != dtype or X.indices.dtype != X.indptr.dtype:
                 return None
-            row_work, limit, tiny = X.nnz / max(X.shape[0], 1), _FUSED_SPARSE_WORK, 128
-            nbytes = X.data.nbytes + X.indices.nbytes
+            row_work, nbytes = X.nnz / max(X.shape[0], 1), X.data.nbytes + X.indices.nbytes
         elif isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous:
-            row_work, limit, tiny, nbytes = X.shape[1], _FUSED_DENSE_WORK, 64, X.nbytes
+            row_work, nbytes = X.shape[1], X.nbytes
         else:
             return None
-        # One loop wins where the Python between two steps is most of a step:
-        # small batches of data that stays in cache, or tiny batches of any
-        # data. Elsewhere gathered batches (and BLAS) run faster (measured).
-        small = (rows * row_work * model.n_outputs <= limit and nbytes <= _FUSED_BYTES
-                 and (rows <= _FUSED_SPARSE_ROWS or not sp.issparse(X)))
-        if not (small or rows <= tiny and rows * row_work * model.n_outputs <= limit):
+        # The loop reads a batch's rows twice (forward, then backward): gathered
+        # batches and BLAS win on large batches of data beyond the cache, and
+        # on several outputs the loop's per-output sums (measured, below).
+        if model.n_outputs == 1:
+            if not (rows <= _FUSED_ROWS or nbytes <= _FUSED_BYTES):
+                return None
+        elif not (rows <= _FUSED_ROWS and row_work * model.n_outputs <= _FUSED_ROW_WORK):
             return None
         return _FusedLinearEpoch(passes, getattr(passes, loss_id), loss, X, y, sw,
                                  flat, config.penalty.l2, pos_w, head.neg_weight
@@ -272,24 +272,31 @@ class LinearProblem(ModelProblem):
         return value / (sq + 0.5 / C)
 
 
-# A fused epoch runs where a batch holds at most _FUSED_*_WORK multiply-adds
-# per product (batch rows x stored values per row x outputs) and either the
-# data fits in _FUSED_BYTES (it stays in cache between the loop's two reads
-# of a batch's rows: on CSR data at most _FUSED_SPARSE_ROWS rows a batch) or
-# the batches are tiny (at most 128 rows on CSR data, 64 dense), where the
-# Python between two steps costs more than a random read of the rows.
-# Epoch medians on 2 cores, fused against batch by batch: CSR 10,000 x 1,000
-# (batches of 312) 1.1 ms against 2.2, 10,000 x 200 1.1 against 1.9;
-# 100,000 x 200 (3,125; 4.8 MB) 12.4 against 9.0, 100,000 x 1,000 (3,125)
-# 23.5 against 21.2; 1,000,000 x 200 in batches of 64 252 against 744, of
-# 512 246 against 228; 100,000 x 200 in batches of 128 17.7 against 42.8;
-# dense 1,000 x 100 (31) 0.3 against 0.9, 10,000 x 100 (312) 1.3 against
-# 0.9-1.3, 100,000 x 20 (256) 20.5 against 11.6, 300,000 x 20 in batches of
-# 64 83 against 107, 100,000 x 100 in batches of 128 34 against 26.
-_FUSED_DENSE_WORK = 8192
-_FUSED_SPARSE_WORK = 65536
-_FUSED_SPARSE_ROWS = 4096
-_FUSED_BYTES = 4 << 20
+# A fused epoch runs with batches of at most _FUSED_ROWS rows, or on data of
+# at most _FUSED_BYTES (values and indices: it stays in cache between the
+# loop's two reads of a batch's rows); with several outputs, batches of at
+# most _FUSED_ROWS rows of at most _FUSED_ROW_WORK multiply-adds each.
+# Epoch medians on 2 cores (3 fits each), fused against batch by batch, one
+# output: CSR 10,000 x 1,000 (density 0.01, batches of 312) 0.47 ms against
+# 2.04; 100,000 x 200 (0.02; 3,125) 7.0 against 10.2, in batches of 128 5.7
+# against 40.9; 100,000 x 1,000 (0.01; 3,125; 11 MiB) 14.4 against 18.6;
+# 300,000 x 200 in batches of 64 37 against 210, of 512 36 against 60;
+# 300,000 x 1,000 (8,811; 34 MiB) 68 against 62; 1,000,000 x 200 (9,016)
+# 176 against 143, in batches of 512 134 against 214; 1,000,000 x 1,000
+# (8,811) 311 against 222. Dense 1,000 x 100 (31) 0.06 against 0.81;
+# 10,000 x 100 (312) 0.58 against 1.16; 10,000 x 2,000 (256) 13.3 against
+# 17.7; 100,000 x 20 (461) 6.1 against 8.2; 100,000 x 100 (1,310; 76 MiB)
+# 13.1 against 13.1, in batches of 128 12.8 against 25.7; 300,000 x 100
+# (1,310) 38.7 against 39.1; 1,000,000 x 20 (3,906) 81 against 60;
+# 1,000,000 x 100 (1,310) 163 against 140, in batches of 128 138 against
+# 271. Several outputs (classes): dense 10,000 x 100, 3 classes (312) 2.5
+# against 2.8; 1,000 x 100, 10 classes (31) 0.7 against 1.3; CSR 10,000 x
+# 1,000, 10 classes (312) 2.4 against 3.3; dense 20,000 x 784, 10 classes
+# (256) 149 against 25; 100,000 x 100, 10 classes (1,310) 111 against 26;
+# CSR 100,000 x 1,000, 10 classes (3,125) 46 against 30.
+_FUSED_ROWS = 1024
+_FUSED_BYTES = 16 << 20
+_FUSED_ROW_WORK = 1024
 _FUSED_CALL_ROWS = 1 << 18
 
 # The losses a fused epoch compiles (their ids in skoptim._cpu_passes).
