@@ -78,18 +78,24 @@ def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_interce
     backend = resolve_backend(X)
     if not kernels:  # SciPy's products instead of the compiled passes
         monkeypatch.setattr(kernels_module, "CPU_KERNELS", False)
+    exact = _linear._curvatures(X, None, fit_intercept, backend)  # 40 features: LAPACK
+    monkeypatch.setattr(_linear, "_EIGH_MAX_FEATURES", 0)
     gram = _linear._curvatures(X, None, fit_intercept, backend)
     monkeypatch.setattr(_linear, "_GRAM_MAX_FEATURES", 0)
     loop = _linear._curvatures(X, None, fit_intercept, backend)
     sparse = _linear._curvatures(sp.csr_matrix(X), None, fit_intercept, backend)
     assert_allclose(gram, loop, rtol=1e-10)
     assert_allclose(sparse, loop, rtol=1e-10)
-    top, _, _, top_w, mu = gram
-    # The power iteration against the exact eigenvalues.
     Z = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
-    assert top == pytest.approx(np.linalg.eigvalsh(Z.T @ Z / len(X))[-1], rel=1e-3)
-    assert top_w == pytest.approx(np.linalg.eigvalsh(X.T @ X / len(X))[-1], rel=1e-3)
-    assert mu == pytest.approx(np.linalg.norm(X.mean(axis=0)))
+    top, top_w = (np.linalg.eigvalsh(Z.T @ Z / len(X))[-1],
+                  np.linalg.eigvalsh(X.T @ X / len(X))[-1])
+    assert exact[0] == pytest.approx(top, rel=1e-12)
+    assert exact[3] == pytest.approx(top_w, rel=1e-12)
+    assert_allclose(np.delete(exact, [0, 3]), np.delete(loop, [0, 3]), rtol=1e-12)
+    # The Lanczos estimates (from below) against the exact eigenvalues.
+    assert top * (1 - 1e-3) <= loop[0] <= top * (1 + 1e-12)
+    assert top_w * (1 - 1e-3) <= loop[3] <= top_w * (1 + 1e-12)
+    assert exact[4] == pytest.approx(np.linalg.norm(X.mean(axis=0)))
 
 
 @pytest.mark.parametrize("k", [1, 3, 6])  # narrow (a column at a time) and wide

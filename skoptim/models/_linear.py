@@ -587,7 +587,17 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     # On the moment over its trace (eigenvalues in [0, 1]): squared norms of
     # the iterates stay finite however large X is.
     lam = lam_w = 0.0  # X = 0 without an intercept: the zero matrix
-    if trace > 0.0:
+    if trace > 0.0 and not sp.issparse(X) and d <= min(_GRAM_MAX_FEATURES,
+                                                      _EIGH_MAX_FEATURES):
+        # A few features: the exact top eigenvalues of the (d + 1)-square
+        # moment cost less than the iteration's Python.
+        lam_w = _top_eigenvalue(G / trace) * trace
+        lam = lam_w
+        if fit_intercept:
+            A = np.empty((d + 1, d + 1))
+            A[:d, :d], A[:d, d], A[d, :d], A[d, d] = G, mean, mean, 1.0
+            lam = _top_eigenvalue(A / trace) * trace
+    elif trace > 0.0:
         lam, lam_w = _top_eigenvalues(
             lambda V, c: tuple(np.asarray(a) / trace for a in moment(V, c)), d, icpt,
             n_iter)
@@ -603,6 +613,16 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
 # Dense data with at most this many features forms its second moment for the
 # Lanczos iteration (m d^2 flops in BLAS-3 against 2 n_iter m d in BLAS-2).
 _GRAM_MAX_FEATURES = 512
+# ... and with at most this many, takes its top eigenvalues exactly (NumPy's
+# LAPACK: SciPy's own OpenBLAS threads would contend with NumPy's, still
+# spinning after the product): 0.07 ms for 50 features (2 cores), against
+# 0.53 for the Lanczos recurrences; 0.24 against 0.57 (both) for 100.
+_EIGH_MAX_FEATURES = 64
+
+
+def _top_eigenvalue(A):
+    """The largest eigenvalue of the symmetric matrix ``A`` (at least 0)."""
+    return max(float(np.linalg.eigvalsh(A)[-1]), 0.0)
 
 
 def _second_moment(blocks, d):
