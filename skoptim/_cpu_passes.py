@@ -326,6 +326,48 @@ def _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale):
 
 
 @njit(cache=True, nogil=True)
+def _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt, gW, gb, l2,
+               lr, head_scale, tail_scale, scale, one, zero):
+    """The backward pass and :func:`_linear_step` of a batch on ``W = scale *
+    V`` (``V`` in ``W``'s buffer): each row's gradient goes straight into the
+    weights of its features (no gradient buffer: two random reads of a
+    weight a stored value, not four); returns the new scale (see
+    :func:`linear_epoch_csr`)."""
+    k = W.shape[1]
+    gb[...] = zero
+    shrink = one - lr * (l2 * head_scale)
+    if shrink > zero and scale * shrink >= 1e-9:
+        scale = scale * shrink
+        factor = lr * head_scale / scale
+        for q in range(stop - start):
+            r = rows[start + q]
+            for c in range(k):
+                g = dz[q, c]
+                gb[c] += g
+                if g != zero:
+                    coef = factor * g
+                    for p in range(indptr[r], indptr[r + 1]):
+                        W[indices[p], c] -= coef * data[p]
+        if icpt:
+            for c in range(k):
+                b[c] = b[c] - lr * (gb[c] * tail_scale)
+        return scale
+    # Fold the scale in, then the step on every weight.
+    W *= scale
+    gW[...] = zero
+    for q in range(stop - start):
+        r = rows[start + q]
+        for c in range(k):
+            g = dz[q, c]
+            gb[c] += g
+            if g != zero:
+                for p in range(indptr[r], indptr[r + 1]):
+                    gW[indices[p], c] += data[p] * g
+    _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale)
+    return one
+
+
+@njit(cache=True, nogil=True)
 def _average_step(params, avg, divisor):
     """The running mean of the iterates after a step, as
     :func:`skoptim.engine._step.update_average` takes it: ``divisor`` the
@@ -410,11 +452,22 @@ def linear_epoch_dense(X, Y, rows, offsets, counts, wts, weighted, pos_w, neg_w,
 @njit(cache=True, nogil=True)
 def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weighted,
                      pos_w, neg_w, class_weighted, loss, cst, W, b, icpt, l2, lr,
-                     head_scale, tail_scale, dz, gW, gb, losses, params, avg, avg_div):
+                     head_scale, tail_scale, dz, gW, gb, losses, params, avg, avg_div,
+                     lazy):
     """:func:`linear_epoch_dense` for a CSR ``X`` (its arrays): each batch
-    row's stored values read in place, no batch gathered."""
+    row's stored values read in place, no batch gathered.
+
+    With ``lazy`` (no averaging) a step costs the batch's stored values,
+    not the weights: ``W`` is held as ``s * V`` (``V`` in ``W``'s buffer),
+    the L2 penalty's shrinking ``1 - lr * l2 * head_scale`` multiplies the
+    scalar ``s``, and only the weights of the batch's features move (by
+    each row's gradient over the new ``s``), as scikit-learn's ``wscale``
+    does; ``W`` is ``s * V`` again when the call returns. Where ``s`` would
+    fall below 1e-9 (or the shrinking is not positive) it is folded into
+    ``V`` first and the step taken on every weight (:func:`_lazy_step`)."""
     k = W.shape[1]
-    zero = cst[5]
+    zero, one = cst[5], cst[3]
+    scale = one  # lazy: W = scale * V
     for i in range(offsets.shape[0] - 1):
         start, stop = offsets[i], offsets[i + 1]
         n_rows = counts[i]
@@ -426,6 +479,8 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                 z = zero
                 for p in range(indptr[r], indptr[r + 1]):
                     z += data[p] * W[indices[p], c]
+                if lazy:
+                    z = z * scale
                 y = Y[r, c]
                 value, dz[q, c] = _linear_batch_loss(
                     z + b[c] if icpt else z, y,
@@ -433,17 +488,24 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                     class_weighted, wts[start + q] if weighted else zero, weighted, total,
                     n_rows, loss, cst)
                 loss_sum += value
-        gW[...] = zero
-        gb[...] = zero
-        for q in range(stop - start):
-            r = rows[start + q]
-            for c in range(k):
-                g = dz[q, c]
-                if g != 0:
-                    for p in range(indptr[r], indptr[r + 1]):
-                        gW[indices[p], c] += data[p] * g
-                gb[c] += g
-        _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
+        if lazy:
+            scale = _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt,
+                               gW, gb, l2, lr[i], head_scale[i], tail_scale[i], scale, one,
+                               zero)
+        else:
+            gW[...] = zero
+            gb[...] = zero
+            for q in range(stop - start):
+                r = rows[start + q]
+                for c in range(k):
+                    g = dz[q, c]
+                    if g != 0:
+                        for p in range(indptr[r], indptr[r + 1]):
+                            gW[indices[p], c] += data[p] * g
+                    gb[c] += g
+            _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
         if avg_div.shape[0] and avg_div[i] > 0:
             _average_step(params, avg, avg_div[i])
         losses[i] = loss_sum
+    if lazy and scale != one:
+        W *= scale

@@ -319,3 +319,40 @@ def test_grouped_batches_of_unit_weights_are_those_of_weights_one(n, batch):
         got, expected = (order.arrays(backend.rng(epoch)) for order in (unit, ones))
         for a, b in zip(got, expected, strict=True):
             assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make, kind, weighted", [
+    (lambda: SGDRegressorPlus(random_state=0, max_iter=6, tol=None), "r", False),
+    (lambda: SGDRegressorPlus(alpha=10.0, learning_rate="constant", eta0=0.5,
+                              random_state=0, max_iter=6, tol=None), "r",
+     True),  # the penalty shrinks the scale below 1e-9: folded into the weights
+    (lambda: SGDClassifierPlus(random_state=0, max_iter=6, tol=None), "3", False),
+    (lambda: SGDClassifierPlus(loss="log_loss", class_weight="balanced", random_state=0,
+                               max_iter=6, tol=None), "2", True),
+    (lambda: SGDRegressorPlus(fit_intercept=False, random_state=0, max_iter=6, tol=None,
+                              batch_size=16), "r", False),
+], ids=["squared_error", "alpha=10, weighted", "hinge, three classes",
+        "log_loss, class and sample weights", "no intercept, batches of 16"])
+def test_lazy_steps_on_wide_sparse_data_are_the_batch_loops(make, kind, weighted,
+                                                             monkeypatch):
+    # Fewer stored values a batch than features (text): the fused loop keeps
+    # the weights as a scale times a buffer and moves only the batch's
+    # features; the steps are the batch loop's, to rounding.
+    rng = np.random.default_rng(7)
+    X = sp.random(2000, 3000, density=0.002, format="csr", random_state=7,
+                  data_rvs=lambda k: rng.random(k) * 2)
+    y = np.asarray(X @ rng.standard_normal(3000)).ravel() + 0.1 * rng.standard_normal(2000)
+    target = {"r": y, "2": (y > 0).astype(int), "3": np.digitize(y, [-0.3, 0.3])}[kind]
+    params = {"sample_weight": rng.random(2000) + 0.5} if weighted else {}
+    lazy = []
+    run = _linear._FusedLinearEpoch.run
+    with monkeypatch.context() as m:
+        m.setattr(_linear._FusedLinearEpoch, "run",
+                  lambda self, *a: lazy.append(self.lazy) or run(self, *a))
+        fused, _ = _fit(make, X, target, monkeypatch, fused=True, **params)
+    loop, _ = _fit(make, X, target, monkeypatch, fused=False, **params)
+    assert lazy and all(lazy)
+    assert fused.n_iter_ == loop.n_iter_ and fused.t_ == loop.t_
+    scale = np.max(np.abs(loop.coef_))
+    assert_allclose(fused.coef_, loop.coef_, rtol=1e-9, atol=1e-12 * scale)
+    assert_allclose(fused.intercept_, loop.intercept_, rtol=1e-9, atol=1e-12 * scale)

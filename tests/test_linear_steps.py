@@ -231,3 +231,25 @@ def test_curvature_of_a_csr_matrix_with_duplicate_entries():
     backend = resolve_backend(A.toarray())
     assert_allclose(_linear._curvatures(dup, None, True, backend),
                     _linear._curvatures(A, None, True, backend), rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_curvature_of_sparse_data_with_more_features_than_rows(fit_intercept, weighted):
+    # Text-like data (more features than sampled rows) iterates in the row
+    # space, whose vectors are as long as the sample: the same top
+    # eigenvalues as the features' second moment, exactly computed here.
+    rng = np.random.default_rng(6)
+    n, d = 120, 600
+    X = sp.random(n, d, density=0.03, format="csr", random_state=6,
+                  data_rvs=lambda k: rng.random(k) * 3)
+    sw = rng.random(n) * 5 if weighted else None
+    w = np.ones(n) if sw is None else sw
+    w = w / w.sum()
+    Xd = X.toarray()
+    Z = np.column_stack([Xd, np.ones(n)]) if fit_intercept else Xd
+    top, _, trace, top_w, mu = _linear._curvatures(X, sw, fit_intercept, resolve_backend(Xd))
+    assert top == pytest.approx(np.linalg.eigvalsh(Z.T @ (Z * w[:, None]))[-1], rel=1e-3)
+    assert top_w == pytest.approx(np.linalg.eigvalsh(Xd.T @ (Xd * w[:, None]))[-1], rel=1e-3)
+    assert trace == pytest.approx(np.sum(w[:, None] * Z * Z))
+    assert mu == pytest.approx(np.linalg.norm(w @ Xd))

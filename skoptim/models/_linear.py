@@ -246,14 +246,19 @@ class LinearProblem(ModelProblem):
         # The loop reads a batch's rows twice (forward, then backward): gathered
         # batches and BLAS win on large batches of data beyond the cache, and
         # on several outputs the loop's per-output sums (measured, below).
-        if model.n_outputs == 1:
+        # On CSR data with fewer stored values a batch than features, steps
+        # touch the batch's features only (lazy): a step of the batch loop
+        # costs every weight, so the loop wins at any size.
+        lazy = sp.issparse(X) and rows * row_work < X.shape[1]
+        if not lazy and model.n_outputs == 1:
             if not (rows <= _FUSED_ROWS or nbytes <= _FUSED_BYTES):
                 return None
-        elif not (rows <= _FUSED_ROWS and row_work * model.n_outputs <= _FUSED_ROW_WORK):
+        elif not lazy and not (rows <= _FUSED_ROWS
+                               and row_work * model.n_outputs <= _FUSED_ROW_WORK):
             return None
         return _FusedLinearEpoch(passes, getattr(passes, loss_id), loss, X, y, sw,
                                  flat, config.penalty.l2, pos_w, head.neg_weight
-                                 if pos_w is not None else None)
+                                 if pos_w is not None else None, lazy=lazy)
 
     def _pa_step(self, X, value):
         """Per-sample passive-aggressive step sizes (Crammer et al. 2006)."""
@@ -321,8 +326,10 @@ class _FusedLinearEpoch:
     the loop takes the steps the batch-by-batch engine takes (its losses,
     weighted means, L2 penalty and block scales, in their order)."""
 
-    def __init__(self, passes, loss_id, loss, X, y, sw, flat, l2, pos_w, neg_w):
+    def __init__(self, passes, loss_id, loss, X, y, sw, flat, l2, pos_w, neg_w, *,
+                 lazy=False):
         dtype = flat.buffer.dtype
+        self.lazy = lazy
         self.passes, self.loss_id, self.X, self.y, self.sw = passes, loss_id, X, y, sw
         self.params, self.W = flat.buffer, flat.views[0]
         self.b = flat.views[1] if len(flat.views) > 1 else np.zeros(0, dtype=dtype)
@@ -373,8 +380,11 @@ class _FusedLinearEpoch:
             X = self.X
             kernel = functools.partial(self.passes.linear_epoch_csr, X.indptr, X.indices,
                                        X.data)
+            # The running average reads every weight: lazy steps without it.
+            extra = (self.lazy and not divisors.shape[0],)
         else:
             kernel = functools.partial(self.passes.linear_epoch_dense, self.X)
+            extra = ()
         # In calls of about _FUSED_CALL_ROWS rows: Python (an interrupt, a
         # signal handler) runs between them, as between the batch loop's steps.
         step = max(1, _FUSED_CALL_ROWS // max(largest, 1))
@@ -384,7 +394,7 @@ class _FusedLinearEpoch:
                    self.neg_w, self.class_weighted, self.loss_id, self.cst, self.W, self.b,
                    self.icpt, self.l2, lr[i:j], head_scale[i:j], tail_scale[i:j], self.dz,
                    self.gW, self.gb, losses[i:j], self.params, average,
-                   divisors[i:j] if divisors.shape[0] else divisors)
+                   divisors[i:j] if divisors.shape[0] else divisors, *extra)
         return losses
 
 
@@ -560,6 +570,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
                for Xb, wb in blocks)
     # The second moment of [X, 1] times [V; c], two columns at once: the
     # first with the intercept's column (``c``), the second without (L_w).
+    row_space = None
     if not sp.issparse(X) and d <= _GRAM_MAX_FEATURES:
         G = _second_moment(blocks, d)
 
@@ -573,6 +584,12 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         equal = bool(np.all(ws == ws[0]))
         product, sums = np.empty((d, 2)), np.empty(2)
         passes = cpu_passes(Xs.data, ws) if sp.issparse(Xs) else None
+        if sp.issparse(Xs) and Xs.shape[0] < d:
+            # More features than sampled rows (text): iterate in the row space,
+            # where W^1/2 [X, 1] [X, 1]^T W^1/2 has the same top eigenvalue; the
+            # recurrences' vectors are as long as the sample, not the features.
+            root = np.sqrt(ws)
+            row_space = (Xs, root, product)
 
         def moment(V, c):
             if passes is not None:  # both products in one compiled pass
@@ -597,6 +614,20 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             A = np.empty((d + 1, d + 1))
             A[:d, :d], A[:d, d], A[d, :d], A[d, d] = G, mean, mean, 1.0
             lam = _top_eigenvalue(A / trace) * trace
+    elif trace > 0.0 and row_space is not None:
+        Xs, root, product = row_space
+        m = Xs.shape[0]
+
+        def rows_moment(U, c):
+            # Column 0 with the intercept's column of ones, column 1 without.
+            P = matmul(Xs, matmul_T(Xs, U * root[:, None], np, out=product))
+            P *= root[:, None]
+            if fit_intercept:
+                P[:, 0] += root * (root @ U[:, 0])
+            return P / trace, np.zeros(2)
+
+        lam, lam_w = _top_eigenvalues(rows_moment, m, 0.0, n_iter)
+        lam, lam_w = lam * trace, lam_w * trace
     elif trace > 0.0:
         lam, lam_w = _top_eigenvalues(
             lambda V, c: tuple(np.asarray(a) / trace for a in moment(V, c)), d, icpt,
