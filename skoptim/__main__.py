@@ -25,6 +25,7 @@ BENCHMARKS = [
     ("bench_time_to_accuracy.py", ["--quick"],
      "time to a target R² / accuracy over sizes, regression and classification"),
     ("bench_scaling.py", ["--quick"], "time per epoch over rows and hidden widths"),
+    ("bench_text.py", ["--quick"], "SGDClassifierPlus vs SGDClassifier on hashed text"),
 ]
 
 
