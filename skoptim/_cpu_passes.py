@@ -326,6 +326,15 @@ def _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale):
 
 
 @njit(cache=True, nogil=True)
+def _scale_all(A, factor):
+    """``A *= factor`` for a C-contiguous ``A``, as an element loop (an array
+    expression compiles NumPy's broadcasting machinery: slow first fits)."""
+    flat = A.reshape(A.size)
+    for j in range(flat.shape[0]):
+        flat[j] = flat[j] * factor
+
+
+@njit(cache=True, nogil=True)
 def _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt, gW, gb, l2,
                lr, head_scale, tail_scale, scale, one, zero):
     """The backward pass and :func:`_linear_step` of a batch on ``W = scale *
@@ -353,7 +362,7 @@ def _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt, gW, gb,
                 b[c] = b[c] - lr * (gb[c] * tail_scale)
         return scale
     # Fold the scale in, then the step on every weight.
-    W *= scale
+    _scale_all(W, scale)
     gW[...] = zero
     for q in range(stop - start):
         r = rows[start + q]
@@ -372,8 +381,11 @@ def _average_step(params, avg, divisor):
     """The running mean of the iterates after a step, as
     :func:`skoptim.engine._step.update_average` takes it: ``divisor`` the
     number of iterates averaged so far (1: the first, copied)."""
+    # Element loops: a slice assignment compiles NumPy's broadcasting
+    # machinery (seconds of the first fit on a new machine).
     if divisor == 1:
-        avg[:] = params
+        for j in range(params.shape[0]):
+            avg[j] = params[j]
     else:
         for j in range(params.shape[0]):
             avg[j] = avg[j] + (params[j] - avg[j]) / divisor
@@ -508,4 +520,4 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
             _average_step(params, avg, avg_div[i])
         losses[i] = loss_sum
     if lazy and scale != one:
-        W *= scale
+        _scale_all(W, scale)
