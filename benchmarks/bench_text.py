@@ -39,6 +39,7 @@ from benchmarks._common import (  # noqa: E402
     report_header,
     save_results,
 )
+from benchmarks.bench_exact import _best_times  # noqa: E402
 
 
 def make_text(n_rows, bits, *, n_test, vocabulary=100_000, tokens=60, seed=0):
@@ -81,17 +82,6 @@ def make_text(n_rows, bits, *, n_test, vocabulary=100_000, tokens=60, seed=0):
     return out[0], y, out[1], y_test
 
 
-def _best_times(fits, repeat):
-    """Best wall-clock time of each fit; the fits take turns."""
-    times = [[] for _ in fits]
-    for _ in range(repeat):
-        for j, fit in enumerate(fits):
-            start = time.perf_counter()
-            fit()
-            times[j].append(time.perf_counter() - start)
-    return [min(t) for t in times]
-
-
 def run(args, report):
     from sklearn.linear_model import SGDClassifier
 
@@ -114,7 +104,7 @@ def run(args, report):
                 warnings.simplefilter("ignore")
                 theirs.fit(X, y)  # warm-ups (numba's cache load for skoptim)
                 ours.fit(X, y)
-                t_theirs, t_ours = _best_times(
+                (t_theirs, t_ours), _ = _best_times(
                     [lambda: theirs.fit(X, y), lambda: ours.fit(X, y)], args.repeat)
             rows.append([f"{n:,} x 2^{bits}", label,
                          f"{t_theirs:.3f} s, {theirs.n_iter_} ep., "
