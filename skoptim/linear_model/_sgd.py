@@ -154,7 +154,10 @@ class SGDRegressorPlus(RegressorTaskMixin, LinearMixin, RegressorMixin, BaseEsti
         256`` (about 256 steps per epoch) and 64 times the gradient-noise
         scale ``tr(H) / L`` of the data (see Notes), at most 65536 and at most
         ``n_samples``, and at most about 1 MiB of gathered rows (but at
-        least 256 rows). With ``average``, which removes gradient noise by
+        least 256 rows); on wide sparse data (CSR, a batch of that size
+        holding fewer stored values than the data has features: text), where
+        plain SGD takes steps on the batch's features only, 16. With
+        ``average``, which removes gradient noise by
         itself and needs many iterates, it is ``n_samples // 256`` within
         [16, 4096]; for the adaptive solvers (``'adam'``, ...), whose steps do
         not grow with the batch, it is 256. In every case it is at most

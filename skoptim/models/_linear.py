@@ -158,6 +158,11 @@ class LinearModel:
         xp = self.backend.xp
         self.row_bytes = (X.nnz * 12 / max(X.shape[0], 1) if is_sparse(X)
                           else X.shape[1] * (4 if self.backend.dtype == xp.float32 else 8))
+        # Stored values a row of CSR data on the host with compiled passes
+        # (where a fused epoch can take lazy steps), else None.
+        self.csr_row_work = (X.nnz / max(X.shape[0], 1) if sp.issparse(X)
+                             and X.format == "csr" and cpu_passes(X.data) is not None
+                             else None)
 
     def step_rule(self, optimizer, *, n, grouped):
         if self.curvature is None:
@@ -206,25 +211,40 @@ class LinearProblem(ModelProblem):
             return StepRule()  # passive-aggressive steps carry their own size
         return super().step_rule(optimizer, n=n, grouped=grouped)
 
-    def fused_epoch(self, config, stepper, flat, batches):
-        """:class:`_FusedLinearEpoch` for plain SGD on the CPU (no momentum,
-        clipping, decay, L1, averaging, dropout or passive-aggressive steps)
-        with a loss it compiles; else None."""
+    def _fuses(self, optimizer, *, l1):
+        """Whether a fused epoch can take these steps (the data aside): plain
+        SGD (no momentum, clipping, decay, L1, dropout or passive-aggressive
+        steps) on a loss it compiles."""
         from skoptim.optim import SGD
 
         model, head = self.model, self.head
-        optimizer = config.optimizer
-        passes = cpu_passes(flat.buffer)
-        if (passes is None or self.pa is not None or model.uses_noise
-                or type(optimizer) is not SGD or stepper.clip_norm is not None
-                or stepper.weight_decay
-                or config.penalty.l1 > 0
-                or self.penalty_per_sample or len(flat.views) != 1 + model.fit_intercept):
-            return None
         loss = getattr(head, "loss_fn", None)
-        loss_id = _FUSED_LOSSES.get(getattr(loss, "name", None))
-        if loss_id is None or getattr(head, "output_mean", False) and model.n_outputs > 1:
+        return not (self.pa is not None or model.uses_noise or type(optimizer) is not SGD
+                    or getattr(optimizer, "clip_norm", None) is not None
+                    or getattr(optimizer, "weight_decay", 0.0) or l1 > 0
+                    or self.penalty_per_sample
+                    or _FUSED_LOSSES.get(getattr(loss, "name", None)) is None
+                    or getattr(head, "output_mean", False) and model.n_outputs > 1)
+
+    def lazy_steps(self, optimizer, *, l1, rows):
+        """Whether a fused epoch takes lazy steps (each touching only its
+        batch's features) with batches of ``rows`` rows, averaging aside:
+        CSR data on the host whose batches would hold fewer stored values
+        than the data has features."""
+        work = getattr(self.model, "csr_row_work", None)
+        return (work is not None and rows * work < self.model.n_features
+                and self._fuses(optimizer, l1=l1))
+
+    def fused_epoch(self, config, stepper, flat, batches):
+        """:class:`_FusedLinearEpoch` where :meth:`_fuses` (and the data's
+        storage and dtypes allow it); else None."""
+        model, head = self.model, self.head
+        passes = cpu_passes(flat.buffer)
+        if (passes is None or not self._fuses(config.optimizer, l1=config.penalty.l1)
+                or len(flat.views) != 1 + model.fit_intercept):
             return None
+        loss = head.loss_fn
+        loss_id = _FUSED_LOSSES[loss.name]
         dtype = flat.buffer.dtype
         pos_w = getattr(head, "pos_weight", None)
         if pos_w is not None and not (isinstance(pos_w, np.ndarray) and pos_w.dtype == dtype
