@@ -335,6 +335,22 @@ def _scale_all(A, factor):
 
 
 @njit(cache=True, nogil=True)
+def _csr_gradient(indptr, indices, data, rows, start, stop, dz, gW, gb, zero):
+    """The gradient of a batch's mean loss from its rows' derivatives ``dz``
+    (``gW``, ``gb`` overwritten; rows of zero derivative skipped)."""
+    gW[...] = zero
+    gb[...] = zero
+    for q in range(stop - start):
+        r = rows[start + q]
+        for c in range(gW.shape[1]):
+            g = dz[q, c]
+            if g != zero:
+                for p in range(indptr[r], indptr[r + 1]):
+                    gW[indices[p], c] += data[p] * g
+            gb[c] += g
+
+
+@njit(cache=True, nogil=True)
 def _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt, gW, gb, l2,
                lr, head_scale, tail_scale, scale, one, zero):
     """The backward pass and :func:`_linear_step` of a batch on ``W = scale *
@@ -363,15 +379,7 @@ def _lazy_step(indptr, indices, data, rows, start, stop, dz, W, b, icpt, gW, gb,
         return scale
     # Fold the scale in, then the step on every weight.
     _scale_all(W, scale)
-    gW[...] = zero
-    for q in range(stop - start):
-        r = rows[start + q]
-        for c in range(k):
-            g = dz[q, c]
-            gb[c] += g
-            if g != zero:
-                for p in range(indptr[r], indptr[r + 1]):
-                    gW[indices[p], c] += data[p] * g
+    _csr_gradient(indptr, indices, data, rows, start, stop, dz, gW, gb, zero)
     _linear_step(W, b, icpt, gW, gb, l2, lr, head_scale, tail_scale)
     return one
 
@@ -505,16 +513,7 @@ def linear_epoch_csr(indptr, indices, data, Y, rows, offsets, counts, wts, weigh
                                gW, gb, l2, lr[i], head_scale[i], tail_scale[i], scale, one,
                                zero)
         else:
-            gW[...] = zero
-            gb[...] = zero
-            for q in range(stop - start):
-                r = rows[start + q]
-                for c in range(k):
-                    g = dz[q, c]
-                    if g != 0:
-                        for p in range(indptr[r], indptr[r + 1]):
-                            gW[indices[p], c] += data[p] * g
-                    gb[c] += g
+            _csr_gradient(indptr, indices, data, rows, start, stop, dz, gW, gb, zero)
             _linear_step(W, b, icpt, gW, gb, l2, lr[i], head_scale[i], tail_scale[i])
         if avg_div.shape[0] and avg_div[i] > 0:
             _average_step(params, avg, avg_div[i])
