@@ -358,6 +358,38 @@ def test_lazy_steps_on_wide_sparse_data_are_the_batch_loops(make, kind, weighted
     assert_allclose(fused.intercept_, loop.intercept_, rtol=1e-9, atol=1e-12 * scale)
 
 
+def test_lazy_steps_in_float32_and_partial_fit(monkeypatch):
+    # float32 weights held as a float32 scale times a buffer; partial_fit
+    # calls each end with the scale folded in and start from those weights.
+    rng = np.random.default_rng(9)
+    X = sp.random(3000, 4000, density=0.002, format="csr", random_state=9,
+                  data_rvs=lambda k: rng.random(k) * 2)
+    y = np.asarray(X @ rng.standard_normal(4000)).ravel() + 0.1 * rng.standard_normal(3000)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    make = lambda: SGDRegressorPlus(random_state=0, max_iter=5, tol=None)  # noqa: E731
+    fused, steps = _fit(make, X32, y32, monkeypatch, fused=True)
+    loop, _ = _fit(make, X32, y32, monkeypatch, fused=False)
+    assert steps > 0 and fused.coef_.dtype == np.float32
+    assert_allclose(fused.coef_, loop.coef_, rtol=2e-4, atol=1e-5)
+    assert_allclose(fused.intercept_, loop.intercept_, rtol=2e-4, atol=1e-5)
+    results, lazy = [], []
+    run = _linear._FusedLinearEpoch.run
+    for fused in (True, False):
+        with monkeypatch.context() as m:
+            if fused:
+                m.setattr(_linear._FusedLinearEpoch, "run",
+                          lambda self, *a: lazy.append(self.lazy) or run(self, *a))
+            else:
+                m.setattr(_linear.LinearProblem, "fused_epoch", lambda *a, **k: None)
+            est = SGDRegressorPlus(random_state=0)
+            for start in range(0, 3000, 1000):
+                est.partial_fit(X[start:start + 1000], y[start:start + 1000])
+            results.append(est)
+    assert lazy == [True] * 3
+    assert_allclose(results[0].coef_, results[1].coef_, rtol=1e-9, atol=1e-12)
+    assert_allclose(results[0].intercept_, results[1].intercept_, rtol=1e-9, atol=1e-12)
+
+
 def _text_like(n, d=1 << 15, tokens=30, seed=8):
     """TF-IDF-like rows (unit length) of Zipf-distributed hashed tokens and
     labels from the frequent tokens' weights."""

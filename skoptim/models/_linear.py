@@ -470,7 +470,9 @@ class PerSampleRate(StepRule):
         """:meth:`cap` of each batch size in the array ``b``."""
         n, L, L_max = self.n, self.curvature, self.curvature_max
         size = np.minimum(np.maximum(b, 1.0), n)
-        with np.errstate(divide="ignore", invalid="ignore"):  # n = 1: L_b = L
+        if n <= 1:  # one sample: the full-data bound (no division by n - 1)
+            L_b = np.full_like(size, L)
+        else:
             L_b = np.where(size >= n, L,
                            (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1)))
         return 1.0 / (L_b * self.coupling * self.optimizer.step_gain())
