@@ -429,6 +429,9 @@ def test_wide_sparse_data_take_small_batches(monkeypatch):
     narrow = sp.random(3000, 20, density=0.5, format="csr", random_state=0)
     assert batch(SGDClassifierPlus(), narrow) > small
     assert batch(SGDClassifierPlus(), X[:, :2000].toarray()) > small  # dense
+    mixed = X.copy()  # index arrays of two types: the compiled loop does not run
+    mixed.indices, mixed.indptr = mixed.indices.astype(np.int32), mixed.indptr.astype(np.int64)
+    assert batch(SGDClassifierPlus(), mixed) > small
     with monkeypatch.context() as m:  # no compiled passes: steps batch by batch
         m.setattr(_kernels, "CPU_KERNELS", False)
         assert batch(SGDClassifierPlus()) > small

@@ -162,7 +162,7 @@ class LinearModel:
         # (where a fused epoch can take lazy steps), else None.
         self.csr_row_work = (X.nnz / max(X.shape[0], 1) if sp.issparse(X)
                              and X.format == "csr" and cpu_passes(X.data) is not None
-                             else None)
+                             and X.indices.dtype == X.indptr.dtype else None)
 
     def step_rule(self, optimizer, *, n, grouped):
         if self.curvature is None:
