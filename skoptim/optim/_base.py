@@ -12,7 +12,6 @@ returned by ``update``; the training engine keeps it.
 from dataclasses import dataclass
 
 import numpy as np
-
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import validate_parameter_constraints
 
