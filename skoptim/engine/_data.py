@@ -157,6 +157,8 @@ class _GroupedOrder:
         cuts[-1] = self.total
         self.cuts = np.minimum(cuts, self.total)
         self.unit = sw_host is None
+        if self.unit:  # what arrays() returns but the order (made once, read only)
+            self._unit = (np.ones(n), self.cuts.astype(np.intp), np.diff(self.cuts))
 
     def epoch(self, rng, backend):
         """``(rows, weights, n_rows, batch_weight)`` of each batch of an epoch;
@@ -180,7 +182,7 @@ class _GroupedOrder:
         order = self.by_group[np.argsort(rank[self.group[self.by_group]], kind="stable")]
         if self.unit:
             # Unit weights and whole cuts: each row lies in one batch, whole.
-            return order, np.ones(order.shape[0]), self.cuts.astype(np.intp), np.diff(self.cuts)
+            return (order, *self._unit)
         w = self.w[order]
         end = np.cumsum(w)
         start = end - w
@@ -262,6 +264,9 @@ class BatchPlan:
         # leaves out-of-bounds slices unspecified).
         self.bounds = [(s, min(s + B, n)) for s in self.starts]
         self.fixed_weights = [float(b - a) for a, b in self.bounds]
+        # index_epoch's arrays that no epoch changes (made once, read only).
+        self._offsets = np.array(self.starts + [n], dtype=np.intp)
+        self._sizes = np.diff(self._offsets).astype(np.float64)
         self.n_batches = (len(self.starts) if self.grouped is None
                           else self.grouped.n_batches)
         # The step sizes' reference: rows, or the total weight when batches
@@ -302,16 +307,17 @@ class BatchPlan:
         if self.grouped is not None:
             rows, row_weights, offsets, sizes = self.grouped.arrays(rng)
             keep = offsets[1:] > offsets[:-1]  # as epoch(): no empty batch
-            offsets = np.concatenate((offsets[:1], offsets[1:][keep]))
-            sizes = sizes[keep]
+            if not keep.all():
+                offsets = np.concatenate((offsets[:1], offsets[1:][keep]))
+                sizes = sizes[keep]
             return EpochIndex(rows.astype(np.intp, copy=False), offsets, sizes, sizes,
                               row_weights)
         perm, _, weights = self._order(rng)
         rows = (np.arange(self.n, dtype=np.intp) if perm is None
                 else np.asarray(perm).astype(np.intp, copy=False))
-        offsets = np.array(self.starts + [self.n], dtype=np.intp)
-        return EpochIndex(rows, offsets, np.diff(offsets).astype(np.float64),
-                          np.asarray(weights, dtype=np.float64), None)
+        return EpochIndex(rows, self._offsets, self._sizes,
+                          self._sizes if weights is self.fixed_weights
+                          else np.asarray(weights, dtype=np.float64), None)
 
     def epoch(self, rng, *, noise_seed, epoch):
         """``(X, y, sample_weight, noise, n_rows, weight)`` of each batch of an

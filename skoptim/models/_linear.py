@@ -456,6 +456,7 @@ class PerSampleRate(StepRule):
         self.linear_scaling = not optimizer.scale_invariant
         self.counts_updates = not (grouped and self.linear_scaling)
         self.caps = {}
+        self._caps_of = self._caps_last = None  # sizes() of the last batch sizes
         self.scales = (1.0, 1.0)
 
     def cap(self, b):
@@ -507,7 +508,9 @@ class PerSampleRate(StepRule):
             self.scales = (1.0, 1.0)
             return np.asarray(lr, dtype=np.float64), ones, ones
         decay = np.minimum(1.0, decay_lr / reference_lr)
-        cap = self._caps(rows)
+        if rows is not self._caps_of:  # most epochs pass the same (read-only) sizes
+            self._caps_of, self._caps_last = rows, self._caps(rows)
+        cap = self._caps_last
         step = np.minimum(lr * weights, np.maximum(cap * decay, np.minimum(cap, lr)))
         tails = ones
         if self.curvature_intercept is not None:
