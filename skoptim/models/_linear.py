@@ -269,7 +269,9 @@ class LinearProblem(ModelProblem):
         # On CSR data with fewer stored values a batch than features, steps
         # touch the batch's features only (lazy): a step of the batch loop
         # costs every weight, so the loop wins at any size.
-        lazy = sp.issparse(X) and rows * row_work < X.shape[1]
+        # The batch rule asked the same question of the data (lazy_steps).
+        lazy = sp.issparse(X) and self.lazy_steps(config.optimizer, l1=config.penalty.l1,
+                                                  rows=rows)
         if not lazy and model.n_outputs == 1:
             if not (rows <= _FUSED_ROWS or nbytes <= _FUSED_BYTES):
                 return None
