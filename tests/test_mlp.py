@@ -459,6 +459,27 @@ def test_diverging_partial_fit_leaves_fitted_state_unchanged(iris, snapshot):
     assert_array_equal(est.predict_proba(X), proba)
 
 
+def test_last_step_that_overflows_the_outputs_is_a_divergence(snapshot):
+    """A call whose last step leaves finite weights (about 1e307) whose outputs
+    overflow: no later loss sees it, so the call checks the outputs of its last
+    batch with the weights it is about to expose (found by the thorough
+    property run: predict raised an overflow warning)."""
+    X, y = np.array([[0.13], [-0.13]]), np.array([0.0, 1.0])
+    est = MLPClassifierPlus(hidden_layer_sizes=(3,), solver="sgd", learning_rate="constant",
+                            alpha=0.0, activation="identity", learning_rate_init=1e308,
+                            random_state=0)
+    with pytest.raises(FloatingPointError, match="smaller learning_rate_init"):
+        est.partial_fit(X, y, classes=[0.0, 1.0])
+    assert not hasattr(est, "coefs_")
+    est.set_params(learning_rate_init=1e-3).partial_fit(X, y, classes=[0.0, 1.0])
+    est.set_params(learning_rate_init=1e308)
+    before, proba = snapshot(est), est.predict_proba(X)
+    with pytest.raises(FloatingPointError, match="smaller learning_rate_init"):
+        est.partial_fit(X, y)
+    before.assert_unchanged(est)
+    assert_array_equal(est.predict_proba(X), proba)
+
+
 # ---------------------------------------------------------------------------
 # 5. Drop-in parity with MLPClassifier
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skoptim._tree import copy_tree
 from skoptim.engine._data import BatchPlan
-from skoptim.engine._monitor import Monitor, check_finite_params
+from skoptim.engine._monitor import Monitor, check_finite_outputs, check_finite_params
 from skoptim.engine._step import FlatParams, Stepper, update_average
 from skoptim.optim import Clock
 
@@ -113,6 +113,8 @@ def train(problem, data, *, validation, config, state, backend, callbacks,
         # ones the estimator shows.
         result.state = replace(result.state, params=result.params)
     check_finite_params(result.params, backend.xp, config, run.clock.epoch)
+    check_finite_outputs(problem, result.params, run.last_rows(), backend.xp, config,
+                         run.clock.epoch)
     if validation is None:
         result.best_validation_score = None
     return result
@@ -157,6 +159,7 @@ class _Run:
         self.fused = (None if self.batches.keys is not None else
                       problem.fused_epoch(config, self.stepper, self.flat, self.batches))
         self.first_batch = None  # (loss, weight) of the call's first batch
+        self.last_batch = None  # the rows of X of the call's last step, or their indices
         self.epochs_run = 0
 
     def epoch(self, sched_state):
@@ -175,6 +178,7 @@ class _Run:
             batch_loss, grads = self.problem.loss_grad(flat.views, X, y, sw, noise=noise,
                                                        out=self.grad_views)
             flat.fill(self.grad_views, grads)
+            self.last_batch = X
             loss_sum = loss_sum + batch_loss
             if self.first_batch is None:
                 self.first_batch = (batch_loss, weight)
@@ -211,6 +215,8 @@ class _Run:
                 average = self.average
         losses = self.fused.run(index, lrs, heads, tails, average, divisors)
         n = len(index)
+        if n:
+            self.last_batch = index.rows[index.offsets[-2]:index.offsets[-1]]
         clock.step += n
         if n:
             clock.n_samples_seen = float(seen[-1])
@@ -220,6 +226,13 @@ class _Run:
         clock.epoch += 1
         self.epochs_run += 1
         return loss_sum, index.weights.tolist()
+
+    def last_rows(self):
+        """The rows of X the call's last step trained on (None before any)."""
+        batch = self.last_batch
+        if isinstance(batch, np.ndarray) and batch.ndim == 1:  # the fused epoch's indices
+            return self.batches.take[0](batch)
+        return batch
 
     def exposed(self):
         """The parameters a fitted model shows: averaged, or the current ones."""

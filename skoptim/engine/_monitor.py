@@ -7,6 +7,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from skoptim._tree import copy_tree
 
 
@@ -132,6 +134,20 @@ def check_finite_params(params, xp, config, epoch):
             raise DivergenceError(
                 f"Training produced non-finite weights at epoch {epoch}. "
                 + _divergence_hint(config))
+
+
+def check_finite_outputs(problem, params, X, xp, config, epoch):
+    """The outputs of the parameters about to be exposed are finite on ``X``,
+    the rows of the call's last step: no loss is computed after that step,
+    and finite weights can still be large enough that their outputs overflow."""
+    if X is None:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = problem.outputs(params, X)
+    if z is not None and not bool(xp.all(xp.isfinite(z))):
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch} (the last step's weights give "
+            "non-finite outputs on its batch). " + _divergence_hint(config))
 
 
 def _print_epoch(report):

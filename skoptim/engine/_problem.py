@@ -39,6 +39,12 @@ class Problem:
         """The validation score (higher is better) as a Python float."""
         raise NotImplementedError
 
+    def outputs(self, params, X):
+        """The model's raw outputs on the rows ``X`` (no dropout), which the
+        engine checks for overflow after a call's last step; None (the
+        default) skips the check."""
+        return None
+
     def fitted_attributes(self, params):
         """The estimator attributes that ``params`` stand for (for callbacks'
         reconstruction and the estimator's commit)."""

@@ -54,6 +54,9 @@ class ModelProblem(Problem):
     def score(self, params, X, y, sample_weight):
         return self.head.score(self.model.decision(params, X), y, sample_weight)
 
+    def outputs(self, params, X):
+        return self.model.decision(params, X)
+
     def fitted_attributes(self, params):
         return self.model.fitted_attributes(params)
 
