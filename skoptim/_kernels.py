@@ -277,6 +277,18 @@ def cpu_passes(*arrays):
     return _PASSES or None
 
 
+def csr_arrays(X):
+    """``(indptr, indices, data)`` of a SciPy CSR matrix as the compiled
+    passes take them: the index arrays viewed as unsigned integers of their
+    size (no copy). numba lets a negative index count from the end, a check
+    at every access with a signed index that the compiler cannot prove
+    non-negative, as a position from ``indptr`` or a column from
+    ``indices``; unsigned indices have none (an epoch of the fused linear
+    loop on 100,000 rows of text, 2^20 features: 65 -> 31 ms)."""
+    return (X.indptr.view(f"u{X.indptr.dtype.itemsize}"),
+            X.indices.view(f"u{X.indices.dtype.itemsize}"), X.data)
+
+
 def _csr_passes(X, D, out=None):
     """The compiled passes for a product of the SciPy CSR matrix ``X`` with
     the dense ``D`` (into ``out``), or None where they do not apply."""
@@ -298,7 +310,7 @@ def matmul(X, W):
     if passes is None:
         return np.asarray(X @ W)
     out = np.empty((X.shape[0], W.shape[1]), dtype=W.dtype)
-    passes.csr_matmul(X.indptr, X.indices, X.data, W, out)
+    passes.csr_matmul(*csr_arrays(X), W, out)
     return out
 
 
@@ -318,7 +330,7 @@ def matmul_T(X, d, xp, out=None):
     if isinstance(out, np.ndarray) and out.shape == (X.shape[1],) + d.shape[1:]:
         passes = _csr_passes(X, d, out)
         if passes is not None:
-            passes.csr_matmul_T(X.indptr, X.indices, X.data, d, out)
+            passes.csr_matmul_T(*csr_arrays(X), d, out)
             return out
     return matmul(transpose(X, xp), d)
 

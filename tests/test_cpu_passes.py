@@ -56,3 +56,19 @@ def test_softmax_mean_loss_only_for_softmax_on_numpy():
     head = SoftmaxHead("softmax", xp=np)
     # a non-contiguous z (a view) takes the generic path
     assert head.mean_loss(np.zeros((3, 4))[:, ::2], np.zeros((3, 2)), None) is None
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_csr_arrays_are_unsigned_views_of_scipys_index_arrays(index_dtype):
+    import scipy.sparse as sp
+
+    from skoptim._kernels import csr_arrays
+
+    X = sp.random(50, 40, density=0.2, format="csr", random_state=0)
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    indptr, indices, data = csr_arrays(X)
+    for view, original in ((indptr, X.indptr), (indices, X.indices)):
+        assert view.dtype.kind == "u" and view.dtype.itemsize == original.dtype.itemsize
+        assert np.shares_memory(view, original)  # no copy
+        assert_array_equal(view, original)
+    assert data is X.data

@@ -333,14 +333,16 @@ def test_grouped_batches_of_unit_weights_are_those_of_weights_one(n, batch):
                               batch_size=16), "r", False),
 ], ids=["squared_error", "alpha=10, weighted", "hinge, three classes",
         "log_loss, class and sample weights", "no intercept, batches of 16"])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])  # unsigned views of each
 def test_lazy_steps_on_wide_sparse_data_are_the_batch_loops(make, kind, weighted,
-                                                             monkeypatch):
+                                                             index_dtype, monkeypatch):
     # Fewer stored values a batch than features (text): the fused loop keeps
     # the weights as a scale times a buffer and moves only the batch's
     # features; the steps are the batch loop's, to rounding.
     rng = np.random.default_rng(7)
     X = sp.random(2000, 3000, density=0.002, format="csr", random_state=7,
                   data_rvs=lambda k: rng.random(k) * 2)
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
     y = np.asarray(X @ rng.standard_normal(3000)).ravel() + 0.1 * rng.standard_normal(2000)
     target = {"r": y, "2": (y > 0).astype(int), "3": np.digitize(y, [-0.3, 0.3])}[kind]
     params = {"sample_weight": rng.random(2000) + 0.5} if weighted else {}

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skoptim._backend import is_sparse, resolve_backend, to_numpy
-from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows
+from skoptim._kernels import cpu_passes, csr_arrays, matmul, matmul_T, sum_rows
 from skoptim.engine import StepRule
 from skoptim.heads._losses import _exp_bounds
 from skoptim.models._problem import ModelProblem
@@ -400,8 +400,7 @@ class _FusedLinearEpoch:
             divisors = np.asarray(divisors).astype(dtype)
         if sp.issparse(self.X):
             X = self.X
-            kernel = functools.partial(self.passes.linear_epoch_csr, X.indptr, X.indices,
-                                       X.data)
+            kernel = functools.partial(self.passes.linear_epoch_csr, *csr_arrays(X))
             # The running average reads every weight: lazy steps without it.
             extra = (self.lazy and not divisors.shape[0],)
         else:
@@ -532,7 +531,7 @@ def _max_row_norm(X, backend, chunk=16384):
     if sp.issparse(X):
         passes = cpu_passes(X.data)
         if passes is not None:  # one compiled pass
-            return float(passes.csr_max_row_sq_norm(X.indptr, X.data))
+            return float(passes.csr_max_row_sq_norm(csr_arrays(X)[0], X.data))
         # Row norms from the stored values.
         row_max = 0.0
         for start in range(0, n, chunk):
@@ -620,7 +619,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
 
         def moment(V, c):
             if passes is not None:  # both products in one compiled pass
-                passes.csr_weighted_moment(Xs.indptr, Xs.indices, Xs.data, ws, V,
+                passes.csr_weighted_moment(*csr_arrays(Xs), ws, V,
                                            np.ascontiguousarray(c, dtype=np.float64),
                                            product, sums)
                 return product, sums
