@@ -112,6 +112,7 @@ def test_compiled_csr_passes_are_scipys_products(dtype, index_dtype, k):
     batch = _Gather(X, np)(rows)
     expected = X[rows]
     assert_array_equal(batch.toarray(), expected.toarray())
+    assert batch.indices.dtype.kind == batch.indptr.dtype.kind == "i"  # SciPy's signed
     W = rng.standard_normal((30, k)).astype(dtype)
     D = rng.standard_normal((64, k)).astype(dtype)
     D[rng.random(D.shape) < 0.5] = 0.0  # zero gradients (skipped by the narrow pass)

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skoptim._backend import is_sparse, to_numpy
-from skoptim._kernels import cpu_passes
+from skoptim._kernels import cpu_passes, csr_arrays
 from skoptim._random import RowNoise, device_row_keys, row_keys
 
 
@@ -40,8 +40,9 @@ class _Gather:
         if sp.issparse(a) and a.format == "csr" and isinstance(idx, np.ndarray):
             passes = cpu_passes(a.data)
             if passes is not None:  # X[idx] without scipy's indexing overhead
-                data, indices, indptr = passes.csr_rows(a.indptr, a.indices, a.data, idx)
-                return sp.csr_matrix((data, indices, indptr),
+                data, indices, indptr = passes.csr_rows(*csr_arrays(a), idx)
+                return sp.csr_matrix((data, indices.view(a.indices.dtype),
+                                      indptr.view(a.indptr.dtype)),
                                      shape=(idx.shape[0], a.shape[1]), copy=False)
         if a is None or isinstance(idx, slice) or not isinstance(a, np.ndarray):
             return take(a, idx, self.xp)
