@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from skoptim._backend import is_sparse, resolve_backend, to_numpy
 from skoptim._kernels import cpu_passes, csr_arrays, matmul, matmul_T, sum_rows
 from skoptim.engine import StepRule
+from skoptim.engine._data import _Gather
 from skoptim.heads._losses import _exp_bounds
 from skoptim.models._problem import ModelProblem
 
@@ -582,11 +583,6 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     icpt = 1.0 if fit_intercept else 0.0
     row_max = _max_row_norm(X, backend) + icpt
     blocks = _subsample(X, sw, backend)
-    if sp.issparse(X) and len(blocks) > 1:
-        # One matrix: the trace, the mean and every product read it once, not
-        # per block (SciPy's overhead per call exceeds a block's arithmetic).
-        blocks = [(sp.vstack([Xb for Xb, _ in blocks], format="csr"),
-                   np.concatenate([wb for _, wb in blocks]))]
     # The weighted mean squared row norm (a sparse row's from its stored values).
     trace = icpt + sum(
         float(np.square(Xb.data) @ np.repeat(wb, np.diff(Xb.indptr))) if sp.issparse(Xb)
@@ -711,6 +707,15 @@ def _subsample(X, sw, backend):
     # strided subsample would need.
     size = n if n <= m else max(1, m // 16)  # small data: all of it
     starts = np.unique(np.linspace(0, n - size, num=min(16, max(1, n // size)), dtype=int))
+    if sp.issparse(X) and len(starts) > 1:
+        # Sparse blocks as one matrix, gathered at once: the trace, the mean
+        # and every product read it once, not per block (SciPy's overhead per
+        # call, slices and stacking included, exceeds a block's arithmetic).
+        rows = (starts[:, None] + np.arange(size)).ravel()
+        Xs = _Gather(X, np)(rows).astype(np.float64, copy=False)
+        ws = np.ones(rows.shape[0]) if sw is None else np.asarray(to_numpy(sw)[rows],
+                                                                 dtype=np.float64)
+        return [(Xs, ws / float(ws.sum()))]
     blocks = []
     for o in starts:
         Xb = X[o:o + size] if sp.issparse(X) or backend.is_numpy else to_numpy(
