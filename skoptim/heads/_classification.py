@@ -186,7 +186,10 @@ class ClassifierTaskMixin:
                          y_numeric=False)
         y_host = to_numpy(y)
         check_classification_targets(y_host)
-        kind = type_of_target(y_host)
+        # Several label columns (the only kinds refused below) need a 2-D y:
+        # a 1-D one is not read again here.
+        kind = (type_of_target(y_host) if y_host.ndim == 2 and y_host.shape[1] > 1
+                else None)
         if kind == "multiclass-multioutput" or (
                 kind == "multilabel-indicator" and not self._multilabel):
             supported = ("a 1-D y of labels or a binary label-indicator matrix"
