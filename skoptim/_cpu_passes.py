@@ -86,6 +86,19 @@ def softmax_cross_entropy(z, Y, row_scale, value):
 
 
 @njit(cache=True, nogil=True)
+def take_rows(X, rows, out):
+    """``out[i] = X[rows[i]]`` for a C-contiguous 2-D ``X`` and valid
+    (unsigned) row indices: ``np.take(X, rows, axis=0, out=out)`` without
+    NumPy's per-call work (a 128-row batch of 784 float32 features: about
+    27 against 35 us)."""
+    m = X.shape[1]
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for j in range(m):
+            out[i, j] = X[r, j]
+
+
+@njit(cache=True, nogil=True)
 def csr_rows(indptr, indices, data, rows):
     """The CSR arrays ``(data, indices, indptr)`` of the rows ``rows`` of a
     CSR matrix, in that order (what ``X[rows]`` holds)."""

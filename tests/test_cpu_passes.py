@@ -72,3 +72,16 @@ def test_csr_arrays_are_unsigned_views_of_scipys_index_arrays(index_dtype):
         assert np.shares_memory(view, original)  # no copy
         assert_array_equal(view, original)
     assert data is X.data
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_batch_gather_is_numpys_take(dtype):
+    from skoptim.engine._data import _Gather
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 7)).astype(dtype)
+    gather = _Gather(X, np)
+    for rows in (rng.permutation(300)[:64], rng.permutation(300)[:5]):  # buffer reused
+        batch = gather(rows)
+        assert batch.dtype == dtype
+        assert_array_equal(batch, X[rows])

@@ -49,9 +49,14 @@ class _Gather:
         k = idx.shape[0]
         if self.buf is None or self.buf.shape[0] < k:
             self.buf = np.empty((k,) + a.shape[1:], dtype=a.dtype)
+        out = self.buf[:k]
+        passes = cpu_passes(a) if a.ndim == 2 and idx.flags.c_contiguous else None
+        if passes is not None:  # a compiled copy of the rows (unsigned: valid indices)
+            passes.take_rows(a, idx.view(f"u{idx.dtype.itemsize}"), out)
+            return out
         # mode="clip" (the indices are valid): NumPy buffers ``out`` for the
         # default mode="raise", an extra copy of the batch.
-        return np.take(a, idx, axis=0, out=self.buf[:k], mode="clip")
+        return np.take(a, idx, axis=0, out=out, mode="clip")
 
 
 def row_groups(X, y):
