@@ -413,6 +413,10 @@ class _FusedLinearEpoch:
         else:
             kernel = functools.partial(self.passes.linear_epoch_dense, self.X)
             extra = ()
+            # Unsigned row numbers: numba checks a signed one for a negative
+            # index at each read (an epoch of 100,000 x 20: 6.7 -> 2.8 ms; x 100: 12.8
+            # -> 11.3).
+            rows = rows.view(f"u{rows.dtype.itemsize}")
         # In calls of about _FUSED_CALL_ROWS rows: Python (an interrupt, a
         # signal handler) runs between them, as between the batch loop's steps.
         step = max(1, _FUSED_CALL_ROWS // max(largest, 1))
