@@ -996,7 +996,8 @@ def test_fit_on_generated_classification_inputs(data):
     if "X_val" in plan and X.d:
         X_val = data.draw(features(n=data.draw(st.integers(1, 10)), d=X.d, defects=False))
         if classes is not None and data.draw(st.booleans()):
-            y_val = Data(_same_classes(data, y.value, X_val.n), X_val.n, None, None, [], "")
+            y_val = Data(_same_classes(data, y.value, X_val.n, classes), X_val.n, None, None,
+                         [], "")
             val_classes = np.unique(y_val.value)
         else:
             y_val, val_classes = data.draw(classification_targets(X_val.n, defects=False))
@@ -1435,13 +1436,16 @@ def _same_targets(data, y, n):
     return np.round(rng.standard_normal(shape), 2)
 
 
-def _same_classes(data, y, n):
-    """``n`` labels of the classes of ``y`` (rows of it, for multilabel)."""
+def _same_classes(data, y, n, classes=None):
+    """``n`` labels of the classes of ``y`` (rows of it, for multilabel); of
+    ``classes``, the labels ``y`` was drawn from, where ``y`` has no rows."""
     y = np.asarray(y)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     if y.ndim == 2 and y.shape[1] > 1:
         return (rng.random((n, y.shape[1])) < 0.5).astype(y.dtype)
     labels = np.unique(y.ravel())
+    if labels.size == 0:
+        labels = np.asarray(classes)
     return labels[rng.integers(0, labels.size, n)]
 
 
