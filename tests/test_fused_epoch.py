@@ -461,3 +461,27 @@ def test_wide_sparse_classification_learns_as_scikit_learns_defaults():
     sklearn, plus, large_batches = scores
     assert plus >= sklearn - 0.02, scores
     assert large_batches < sklearn - 0.05, scores  # what the small batches mend
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_fused_fit_checks_the_outputs_of_its_last_batch(storage, monkeypatch):
+    # The engine checks the outputs of the weights it exposes on the last
+    # step's rows; the fused loop hands it that batch's row numbers.
+    X, y, _ = _data(storage, 500, 6, np.float64)
+    seen = []
+    outputs = _linear.LinearProblem.outputs
+
+    def spy(self, params, rows):
+        seen.append(rows.shape[0])
+        z = outputs(self, params, rows)
+        return np.full_like(z, np.inf) if len(seen) > 1 else z
+
+    monkeypatch.setattr(_linear.LinearProblem, "outputs", spy)
+    est, steps = _fit(lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=64), X, y,
+                      monkeypatch, fused=True)
+    assert steps > 0 and len(seen) == 1 and 0 < seen[0] <= 64  # one batch's rows
+    from skoptim import DivergenceError
+
+    with pytest.raises(DivergenceError, match="non-finite outputs"):
+        _fit(lambda: SGDRegressorPlus(max_iter=2, tol=None, batch_size=64), X, y,
+             monkeypatch, fused=True)
