@@ -34,24 +34,32 @@ class _Gather:
     def __init__(self, a, xp):
         self.a, self.xp = a, xp
         self.buf = None
+        # The compiled row copy for this array, decided once (not per batch):
+        # SciPy CSR (with its index arrays as the passes take them) or a 2-D
+        # NumPy float array; else None.
+        self.passes = self.csr = None
+        if sp.issparse(a) and a.format == "csr":
+            self.passes = cpu_passes(a.data)
+            self.csr = csr_arrays(a)
+        elif isinstance(a, np.ndarray) and a.ndim == 2:
+            self.passes = cpu_passes(a)
 
     def __call__(self, idx):
-        a = self.a
-        if sp.issparse(a) and a.format == "csr" and isinstance(idx, np.ndarray):
-            passes = cpu_passes(a.data)
-            if passes is not None:  # X[idx] without scipy's indexing overhead
-                data, indices, indptr = passes.csr_rows(*csr_arrays(a), idx)
-                return sp.csr_matrix((data, indices.view(a.indices.dtype),
-                                      indptr.view(a.indptr.dtype)),
-                                     shape=(idx.shape[0], a.shape[1]), copy=False)
+        a, passes = self.a, self.passes
+        if self.csr is not None and passes is not None and isinstance(idx, np.ndarray):
+            # X[idx] without scipy's indexing overhead
+            data, indices, indptr = passes.csr_rows(*self.csr, idx)
+            return sp.csr_matrix((data, indices.view(a.indices.dtype),
+                                  indptr.view(a.indptr.dtype)),
+                                 shape=(idx.shape[0], a.shape[1]), copy=False)
         if a is None or isinstance(idx, slice) or not isinstance(a, np.ndarray):
             return take(a, idx, self.xp)
         k = idx.shape[0]
         if self.buf is None or self.buf.shape[0] < k:
             self.buf = np.empty((k,) + a.shape[1:], dtype=a.dtype)
         out = self.buf[:k]
-        passes = cpu_passes(a) if a.ndim == 2 and idx.flags.c_contiguous else None
-        if passes is not None:  # a compiled copy of the rows (unsigned: valid indices)
+        if passes is not None and idx.flags.c_contiguous:
+            # A compiled copy of the rows (unsigned: the indices are valid).
             passes.take_rows(a, idx.view(f"u{idx.dtype.itemsize}"), out)
             return out
         # mode="clip" (the indices are valid): NumPy buffers ``out`` for the
