@@ -126,6 +126,21 @@ _NARROW = 4
 
 
 @njit(cache=True, nogil=True)
+def shuffle_steps(idx, u, top):
+    """Steps ``top, top - 1, ...`` of a Fisher-Yates shuffle of ``idx`` in
+    place, one uniform draw ``u[k]`` in [0, 1) each: step ``i`` swaps
+    ``idx[i]`` with ``idx[j]``, ``j = floor(u * (i + 1))`` (at most ``i``).
+    A draw of 53 random bits makes each ``j`` equally likely to within a
+    relative ``(i + 1) / 2**53``."""
+    for k in range(u.shape[0]):
+        i = top - k
+        j = min(int(u[k] * (i + 1)), i)
+        t = idx[i]
+        idx[i] = idx[j]
+        idx[j] = t
+
+
+@njit(cache=True, nogil=True)
 def csr_matmul(indptr, indices, data, W, out):
     """``out = X @ W`` for a CSR ``X`` and a dense ``W``, each sum in the
     order of scipy's sparse-dense product (the same values). A narrow ``W``

@@ -56,6 +56,60 @@ def test_device_rng_uniform_continues_the_stream():
     assert_array_equal(DeviceRNG(BACKEND, state).uniform(0.0, 1.0, (5,)), second)
 
 
+def _fisher_yates(n, u):
+    """Reference: Durstenfeld's shuffle of ``range(n)`` in Python, step ``i``
+    (from the top) swapping with ``floor(u_i * (i + 1))``."""
+    idx = list(range(n))
+    for k, i in enumerate(range(n - 1, 0, -1)):
+        j = min(int(u[k] * (i + 1)), i)
+        idx[i], idx[j] = idx[j], idx[i]
+    return np.array(idx)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
+def test_device_rng_permutation_is_fisher_yates_on_the_stream(n):
+    rng = DeviceRNG(BACKEND, 3)
+    perm = rng.permutation(n)
+    assert perm.dtype == np.int32 and perm.shape == (n,)
+    # The same steps as the reference on the stream's uniform draws, and the
+    # stream advanced by exactly those draws.
+    stream = np.random.default_rng(3)
+    assert_array_equal(perm, _fisher_yates(n, stream.random(max(n - 1, 0))))
+    assert rng.state() == stream.bit_generator.state
+
+
+def test_device_rng_permutation_in_chunks_is_one_shuffle(monkeypatch):
+    from skoptim import _random
+
+    whole = DeviceRNG(BACKEND, 5).permutation(1000)
+    monkeypatch.setattr(_random, "_SHUFFLE_CHUNK", 64)  # 16 chunks
+    assert_array_equal(DeviceRNG(BACKEND, 5).permutation(1000), whole)
+
+
+def test_device_rng_permutation_is_uniform():
+    """All 24 orders of 4 items about equally often (chi-squared), and each
+    item at each place of 50 equally often."""
+    rng = DeviceRNG(BACKEND, 11)
+    counts = {}
+    for _ in range(12_000):
+        key = tuple(rng.permutation(4))
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 24
+    assert stats.chisquare(list(counts.values())).pvalue > 1e-3
+    places = np.zeros((50, 50))
+    for _ in range(4_000):
+        places[np.arange(50), rng.permutation(50)] += 1
+    assert stats.chisquare(places.ravel()).pvalue > 1e-3
+
+
+def test_device_rng_permutation_does_not_depend_on_the_compiled_passes(monkeypatch):
+    from skoptim import _kernels
+
+    on = DeviceRNG(BACKEND, 2).permutation(500)
+    monkeypatch.setattr(_kernels, "CPU_KERNELS", False)
+    assert_array_equal(DeviceRNG(BACKEND, 2).permutation(500), on)
+
+
 def test_row_keys_identify_equal_rows_across_storage():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 6))

@@ -34,7 +34,7 @@ from _callbacks import NoOpCallback
 QUALITY_CASES = {
     "diabetes-sgd": ("diabetes_split", {}),
     "diabetes-adam": ("diabetes_split", {"solver": "adam", "eta0": 1.0,
-                                         "learning_rate": "constant"}),
+                                         "learning_rate": "adaptive"}),
     "synthetic-sgd": ("synthetic_split", {}),
     "synthetic-adam": ("synthetic_split", {"solver": "adam", "eta0": 0.1,
                                            "learning_rate": "constant"}),
@@ -60,11 +60,14 @@ def test_held_out_r2_within_001_of_reference(case, reference, request):
 
     ``solver='sgd'`` runs with the defaults. Adam's ``eta0`` is a step size in
     parameter units: the diabetes target is ~150 in scale, so ``eta0=1.0``
-    with a constant rate gets there (the default ``'invscaling'`` decays
-    ``eta0`` with the samples seen and stalls short of it); on the synthetic
-    problem ``eta0=0.1``, also constant (``'invscaling'`` needs ~15x more
-    epochs for the same result). Stochastic fits are compared by their mean
-    over five seeds: on diabetes one seed's R² varies by about 0.004.
+    gets there (the default ``'invscaling'`` decays ``eta0`` with the samples
+    seen and stalls short of it), divided by 5 whenever the loss stalls
+    (``'adaptive'``): at a constant 1.0 one seed's R² varies by about 0.004
+    around 0.350, 0.009 below Ridge's (as scikit-learn's own ``SGDRegressor``,
+    0.351), so the mean of five seeds passed or failed by the seeds drawn;
+    with ``'adaptive'`` by 0.0006 around 0.352. On the synthetic problem
+    ``eta0=0.1``, constant (``'invscaling'`` needs ~15x more epochs for the
+    same result). Stochastic fits are compared by their mean over five seeds.
     """
     fixture, params = QUALITY_CASES[case]
     X_train, X_test, y_train, y_test = request.getfixturevalue(fixture)
