@@ -69,6 +69,29 @@ def test_intercept_step_is_capped_by_its_own_curvature_and_the_weights_step():
     assert step == pytest.approx(rule.cap(256))
 
 
+@pytest.mark.parametrize("n", [5_000, 25_001])
+def test_curvature_subsample_is_every_kth_row_for_every_storage(n):
+    # At most 10,000 rows (here 4 MiB would allow 13,107), spread evenly:
+    # 25,001 rows give every 3rd (8,334 rows); 5,000 rows all of them.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 40)) * (rng.random((n, 40)) < 0.3)
+    sw = rng.random(n) + 0.5
+    step = 1 if n <= 10_000 else 3
+    rows, weights = _linear._subsample(X, sw, resolve_backend(X))
+    assert_array_equal(rows, X[::step])
+    assert np.shares_memory(rows, X)  # a view: BLAS reads the rows in place
+    assert_allclose(weights, sw[::step] / sw[::step].sum(), rtol=1e-15)
+    csr = sp.csr_matrix(X)
+    sparse_rows, sparse_weights = _linear._subsample(csr, sw, resolve_backend(csr))
+    assert_array_equal(sparse_rows.toarray(), X[::step])
+    assert_array_equal(sparse_weights, weights)
+    if step == 1:  # small data: the matrix itself, not a copy
+        assert sparse_rows is csr
+    f32, _ = _linear._subsample(X.astype(np.float32), None, resolve_backend(X))
+    assert f32.dtype == np.float64
+    assert_array_equal(f32, X[::step].astype(np.float32))
+
+
 @pytest.mark.parametrize("kernels", [True, False])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_intercept, kernels,

@@ -565,10 +565,9 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
     Returns ``(L, L_max, trace, L_w, mu)``: the largest eigenvalue of the
-    weighted second moment (Lanczos iteration from a deterministic start on a
-    subsample of about 4 MiB, at most 10,000 rows: 16 contiguous blocks,
-    views, for dense NumPy input, else evenly strided rows),
-    the largest squared row norm (all rows), which bounds a single sample's
+    weighted second moment (exact, or Lanczos iteration from a deterministic
+    start, on every ``k``-th row: about 4 MiB, at most 10,000 rows, see
+    :func:`_subsample`), the largest squared row norm (all rows), which bounds a single sample's
     curvature, the trace (weighted mean squared row norm, on the subsample),
     and for the weights alone (without the intercept's column of ones) the
     largest eigenvalue ``L_w`` and the norm ``mu`` of the weighted mean row.
@@ -586,15 +585,15 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     n, d = X.shape
     icpt = 1.0 if fit_intercept else 0.0
     row_max = _max_row_norm(X, backend) + icpt
-    blocks = _subsample(X, sw, backend)
+    Xs, ws = _subsample(X, sw, backend)
     # Dense data of a few features: the second moment once (one BLAS-3
     # product), its diagonal the weighted mean squared row norms.
     gram = not sp.issparse(X) and d <= _GRAM_MAX_FEATURES
-    G = _second_moment(blocks, d) if gram else None
+    G = _second_moment(Xs, ws) if gram else None
     # The weighted mean squared row norm (a sparse row's from its stored values).
-    trace = icpt + (float(np.trace(G)) if gram else sum(
-        float(np.square(Xb.data) @ np.repeat(wb, np.diff(Xb.indptr))) if sp.issparse(Xb)
-        else float(wb @ np.einsum("ij,ij->i", Xb, Xb)) for Xb, wb in blocks))
+    trace = icpt + (float(np.trace(G)) if gram else
+                    float(np.square(Xs.data) @ np.repeat(ws, np.diff(Xs.indptr)))
+                    if sp.issparse(Xs) else float(ws @ np.einsum("ij,ij->i", Xs, Xs)))
     if not (math.isfinite(row_max) and math.isfinite(trace)):
         raise ValueError(
             "Floating-point under-/overflow occurred at epoch #0, before training: the "
@@ -602,8 +601,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             "are too large for SGD. Scaling input data with StandardScaler or "
             "MinMaxScaler might help."
         )
-    mean = sum(matmul_T(Xb, wb[:, None], np, out=np.empty((d, 1))).ravel()
-               for Xb, wb in blocks)
+    mean = matmul_T(Xs, ws[:, None], np, out=np.empty((d, 1))).ravel()
     # The second moment of [X, 1] times [V; c], two columns at once: the
     # first with the intercept's column (``c``), the second without (L_w).
     row_space = None
@@ -611,10 +609,7 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         def moment(V, c):
             return G @ V + np.outer(mean, c), mean @ V + c
     else:
-        # The blocks as one matrix: two products per iteration, not 32 (the
-        # compiled CSR passes for sparse data where numba is installed).
-        Xs, ws = blocks[0] if len(blocks) == 1 else (
-            np.concatenate([Xb for Xb, _ in blocks]), np.concatenate([wb for _, wb in blocks]))
+        # Two products per iteration (one compiled pass for sparse data).
         equal = bool(np.all(ws == ws[0]))
         product, sums = np.empty((d, 2)), np.empty(2)
         passes = cpu_passes(Xs.data, ws) if sp.issparse(Xs) else None
@@ -691,49 +686,35 @@ def _top_eigenvalue(A):
     return max(float(np.linalg.eigvalsh(A)[-1]), 0.0)
 
 
-def _second_moment(blocks, d):
-    """``sum_b X_b.T @ diag(w_b) @ X_b`` over dense float64 blocks; a block
-    of equal weights (no sample weights) is not copied."""
-    G = np.zeros((d, d))
-    for Xb, wb in blocks:
-        if wb.shape[0] and np.all(wb == wb[0]):
-            G += (Xb.T @ Xb) * wb[0]
-        elif wb.shape[0]:
-            G += Xb.T @ (Xb * wb[:, None])
-    return G
+def _second_moment(Xs, ws):
+    """``Xs.T @ diag(ws) @ Xs`` for dense float64 rows; equal weights (no
+    sample weights) scale one symmetric product, not a copy of the rows."""
+    if ws.shape[0] and np.all(ws == ws[0]):
+        return (Xs.T @ Xs) * ws[0]
+    return Xs.T @ (Xs * ws[:, None])
 
 
 def _subsample(X, sw, backend):
-    """The rows the curvature is estimated on: ``[(X block, weights)]``,
-    float64, the weights summing to 1 over all blocks."""
+    """The rows the curvature is estimated on: ``(rows, weights)``, float64,
+    the weights summing to 1. Every ``k``-th row, ``k`` the smallest step
+    that keeps them within about 4 MiB and 10,000 rows (all rows of small
+    data): spread over the whole data, the same rows for every storage. A
+    view of a float64 NumPy array (BLAS reads its rows where they are, one
+    product for all), gathered at once from SciPy CSR (small data: the
+    matrix itself)."""
     n, d = X.shape
     row_bytes = X.nnz * 12 / max(n, 1) if sp.issparse(X) else d * 8
     m = int(min(n, 10_000, max(256, (4 << 20) // max(row_bytes, 1))))
-    # 16 contiguous blocks spread over the data, the same rows for every
-    # storage: views for dense NumPy, which BLAS reads without the copy that a
-    # strided subsample would need.
-    size = n if n <= m else max(1, m // 16)  # small data: all of it
-    starts = np.unique(np.linspace(0, n - size, num=min(16, max(1, n // size)), dtype=int))
-    if sp.issparse(X) and len(starts) > 1:
-        # Sparse blocks as one matrix, gathered at once: the trace, the mean
-        # and every product read it once, not per block (SciPy's overhead per
-        # call, slices and stacking included, exceeds a block's arithmetic).
-        rows = (starts[:, None] + np.arange(size)).ravel()
-        Xs = _Gather(X, np)(rows).astype(np.float64, copy=False)
-        ws = np.ones(rows.shape[0]) if sw is None else np.asarray(to_numpy(sw)[rows],
-                                                                 dtype=np.float64)
-        return [(Xs, ws / float(ws.sum()))]
-    blocks = []
-    for o in starts:
-        Xb = X[o:o + size] if sp.issparse(X) or backend.is_numpy else to_numpy(
-            X[int(o):int(o) + size, ...])
-        wb = None if sw is None else to_numpy(sw[int(o):int(o) + size])
-        blocks.append((Xb, wb))
-    blocks = [(Xb.astype(np.float64, copy=False),
-               np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64))
-              for Xb, wb in blocks]
-    total = sum(float(wb.sum()) for _, wb in blocks)
-    return [(Xb, wb / total) for Xb, wb in blocks]
+    step = -(-n // max(m, 1))
+    if sp.issparse(X):
+        Xs = X if step == 1 else _Gather(X, np)(np.arange(0, n, step))
+    elif backend.is_numpy:
+        Xs = X[::step]
+    else:
+        Xs = to_numpy(X[::step, ...])
+    ws = (np.ones(Xs.shape[0]) if sw is None
+          else np.asarray(to_numpy(sw)[::step], dtype=np.float64))
+    return Xs.astype(np.float64, copy=False), ws / float(ws.sum())
 
 
 def _top_eigenvalues(moment, d, icpt, n_iter, rtol=1e-3):
