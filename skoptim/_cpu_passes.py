@@ -237,6 +237,190 @@ def csr_max_row_sq_norm(indptr, data):
     return best
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _vdot(a, b):
+    """``a @ b`` for contiguous float64 vectors, summed in whatever order
+    vectorizes."""
+    total = 0.0
+    for i in range(a.shape[0]):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def tridiagonal_top(alpha, beta, k):
+    """The largest eigenvalue of the symmetric tridiagonal matrix with
+    diagonal ``alpha[:k]`` and off-diagonal ``beta[:k - 1]``: bisection of
+    its Gershgorin interval on Sturm counts (the negative pivots of ``T -
+    x I``), to a relative 1e-13. Infinite for non-finite entries."""
+    lo, hi = np.inf, -np.inf
+    for i in range(k):
+        r = 0.0
+        if i > 0:
+            r += abs(beta[i - 1])
+        if i < k - 1:
+            r += abs(beta[i])
+        lo = min(lo, alpha[i] - r)
+        hi = max(hi, alpha[i] + r)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return np.inf
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi or hi - lo <= 1e-13 * max(abs(lo), abs(hi)):
+            return hi
+        below = 0
+        q = 1.0
+        for i in range(k):
+            q = alpha[i] - mid - (beta[i - 1] * beta[i - 1] / q if i > 0 else 0.0)
+            if abs(q) < 1e-300:  # a zero pivot counts as negative
+                q = -1e-300
+            if q < 0.0:
+                below += 1
+        if below == k:
+            hi = mid
+        else:
+            lo = mid
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _moment_product(kind, G, mean, indptr, indices, data, weights, tmp, ones_term, Q, V, c,
+                    P, sums):
+    """The shared product of :func:`lanczos_top2`: ``P`` and ``sums`` from
+    the two current vectors (rows of ``Q``, their last entry the intercept's
+    ``c``); ``V`` and ``c`` scratch. Loops, not slices: they compile faster."""
+    d = P.shape[0]
+    if kind == 0:  # [[G, mean], [mean^T, 1]] on [v; c]
+        for j in range(2):
+            q = Q[j]
+            for i in range(d):
+                P[i, j] = _vdot(G[i], q) + mean[i] * q[d]
+            sums[j] = _vdot(mean, q) + q[d]
+        return
+    for i in range(d):
+        V[i, 0] = Q[0, i]
+        V[i, 1] = Q[1, i]
+    if kind == 1:  # the weighted second moment of [X, 1], X in CSR
+        c[0] = Q[0, d]
+        c[1] = Q[1, d]
+        csr_weighted_moment(indptr, indices, data, weights, V, c, P, sums)
+        return
+    # The row space: R X X^T R (+ r r^T in column 0), R = diag(weights).
+    ones = 0.0
+    for i in range(d):
+        V[i, 0] *= weights[i]
+        V[i, 1] *= weights[i]
+        ones += V[i, 0]
+    csr_matmul_T(indptr, indices, data, V, tmp)
+    csr_matmul(indptr, indices, data, tmp, P)
+    if not ones_term:
+        ones = 0.0
+    for i in range(d):
+        P[i, 0] = (P[i, 0] + ones) * weights[i]
+        P[i, 1] *= weights[i]
+    sums[0] = 0.0
+    sums[1] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def lanczos_gram(G, mean, indptr, indices, data, weights, tmp, ones_term, icpt, scale, rtol,
+                 basis, tri, Q, w, V, P, vals):
+    """:func:`_lanczos_top2` of the dense second moment (kind 0). One entry
+    a kind: each compiles only its own products (the first compilation of
+    all three at once took 1.6 s longer on a dense fit)."""
+    return _lanczos_top2(0, G, mean, indptr, indices, data, weights, tmp, ones_term, icpt,
+                         scale, rtol, basis, tri, Q, w, V, P, vals)
+
+
+@njit(cache=True, nogil=True)
+def lanczos_csr(G, mean, indptr, indices, data, weights, tmp, ones_term, icpt, scale, rtol,
+                basis, tri, Q, w, V, P, vals):
+    """:func:`_lanczos_top2` of CSR rows (kind 1)."""
+    return _lanczos_top2(1, G, mean, indptr, indices, data, weights, tmp, ones_term, icpt,
+                         scale, rtol, basis, tri, Q, w, V, P, vals)
+
+
+@njit(cache=True, nogil=True)
+def lanczos_csr_rows(G, mean, indptr, indices, data, weights, tmp, ones_term, icpt, scale,
+                     rtol, basis, tri, Q, w, V, P, vals):
+    """:func:`_lanczos_top2` in the row space of CSR rows (kind 2)."""
+    return _lanczos_top2(2, G, mean, indptr, indices, data, weights, tmp, ones_term, icpt,
+                         scale, rtol, basis, tri, Q, w, V, P, vals)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lanczos_top2(kind, G, mean, indptr, indices, data, weights, tmp, ones_term, icpt, scale,
+                  rtol, basis, tri, Q, w, V, P, vals):
+    """Lanczos estimates of the top eigenvalues of ``scale`` times a second
+    moment, as :func:`skoptim.models._linear._top_eigenvalues` computes them
+    (the same start, recurrences, full reorthogonalisation and stopping
+    rule) with the products compiled too: two columns, the first with the
+    intercept's entry where ``icpt``, the second without, on one product a
+    step. ``kind`` 0: the dense second moment ``G`` and mean row ``mean``
+    of ``[X, 1]``; 1: a CSR ``X`` (its arrays) with row ``weights``; 2: the
+    row space of a CSR ``X``, ``weights`` the square roots of the row
+    weights, ``tmp`` a (features, 2) buffer, the intercept's column of ones
+    in the first column where ``ones_term``. Unused arrays may be empty.
+
+    Scratch, zeros (allocated by the caller: each kind of NumPy allocation
+    here would add a tenth of a second to the first compilation): ``basis``
+    (2, steps, n) for vectors of length ``n`` (the features, or the sampled
+    rows for kind 2, and the intercept's entry), ``tri`` (4, steps), ``Q``
+    and ``w`` (2, n), ``V`` and ``P`` (n - 1, 2), ``vals`` (10,). Returns
+    ``(top, top without the intercept)``."""
+    k_max, n = basis.shape[1], basis.shape[2]
+    d = n - 1
+    mask0 = 1.0 if icpt else 0.0  # the first column's intercept entry; never the second's
+    # vals: [0:2] the estimates, [2:4] the columns' sizes, [4:6] done (0/1),
+    # [6:8] the product's sums, [8:10] its intercept entries; tri: the
+    # alphas of columns 0 and 1, then their betas.
+    for j in range(2):
+        norm = np.sqrt(d + (mask0 if j == 0 else 0.0))
+        for i in range(d):
+            Q[j, i] = 1.0 / norm
+        Q[j, d] = (mask0 if j == 0 else 0.0) / norm
+        for i in range(n):
+            basis[j, 0, i] = Q[j, i]
+    sums, c = vals[6:8], vals[8:10]
+    for k in range(k_max):
+        _moment_product(kind, G, mean, indptr, indices, data, weights, tmp, ones_term, Q,
+                        V, c, P, sums)
+        for j in range(2):
+            for i in range(d):
+                w[j, i] = P[i, j] * scale
+            w[j, d] = sums[j] * scale * (mask0 if j == 0 else 0.0)
+        for j in range(2):
+            wj = w[j]
+            alpha = _vdot(wj, Q[j])
+            for _ in range(2):  # full reorthogonalisation (twice is enough)
+                for b in range(k + 1):
+                    qb = basis[j, b]
+                    h = _vdot(qb, wj)
+                    for i in range(n):
+                        wj[i] -= h * qb[i]
+            beta = np.sqrt(_vdot(wj, wj))
+            if vals[4 + j] != 0.0:  # done
+                continue
+            size = int(vals[2 + j])
+            tri[j, size] = alpha
+            previous = vals[j]
+            vals[j] = tridiagonal_top(tri[j], tri[2 + j], size + 1)
+            # Settled, or an invariant subspace (beta ~ 0: the estimate is exact).
+            done = beta <= 1e-10 * vals[j] or (k > 0 and vals[j] - previous <= rtol * vals[j])
+            vals[4 + j] = 1.0 if done else 0.0
+            tri[2 + j, size] = beta
+            vals[2 + j] = size + 1
+            if k + 1 < k_max:
+                for i in range(n):
+                    Q[j, i] = 0.0 if done else wj[i] / beta
+                    basis[j, k + 1, i] = Q[j, i]
+        if vals[0] == 0.0:
+            return 0.0, 0.0
+        if (vals[4] != 0.0 and vals[5] != 0.0) or not (np.isfinite(vals[0])
+                                                      and np.isfinite(vals[1])):
+            break
+    return vals[0], vals[1]
+
+
 # The losses of a linear model's epoch (:func:`linear_epoch_dense`), with the
 # formulas and kinks of skoptim.heads._losses; ``cst`` holds the constants in
 # the data's dtype: 0.5, 2, 4, 1, the loss's parameter (epsilon or the

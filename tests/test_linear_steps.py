@@ -99,9 +99,13 @@ def test_curvature_estimates_agree_across_gram_loop_and_sparse_paths(fit_interce
     rng = np.random.default_rng(3)
     X = np.abs(rng.standard_normal((3000, 40))) * (rng.random((3000, 40)) < 0.2)
     backend = resolve_backend(X)
-    if not kernels:  # SciPy's products instead of the compiled passes
-        monkeypatch.setattr(kernels_module, "CPU_KERNELS", False)
-    exact = _linear._curvatures(X, None, fit_intercept, backend)  # 40 features: LAPACK
+    # Without the compiled passes, 40 features take LAPACK's exact eigenvalues.
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", False)
+    exact = _linear._curvatures(X, None, fit_intercept, backend)
+    # The recurrences: compiled (products included) for the second moment and
+    # CSR data where numba runs, else in Python on SciPy's products; BLAS's
+    # products on dense rows (loop).
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", kernels)
     monkeypatch.setattr(_linear, "_EIGH_MAX_FEATURES", 0)
     gram = _linear._curvatures(X, None, fit_intercept, backend)
     monkeypatch.setattr(_linear, "_GRAM_MAX_FEATURES", 0)
@@ -161,6 +165,60 @@ def test_curvature_estimates_converge_on_flat_spectra(fit_intercept, sparse):
                                               resolve_backend(Xd))
     assert top == pytest.approx(np.linalg.eigvalsh(Z.T @ Z / n)[-1], rel=1e-3)
     assert top_w == pytest.approx(np.linalg.eigvalsh(Xd.T @ Xd / n)[-1], rel=1e-3)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("path", ["gram", "sparse", "rows"])
+def test_compiled_recurrences_are_the_python_ones(path, fit_intercept, monkeypatch):
+    # _lanczos_top2 runs _top_eigenvalues's recurrences (start, full
+    # reorthogonalisation, stopping rule) with compiled products: the same
+    # estimates, to rounding, with sample weights.
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(12)
+    n, d = (300, 800) if path == "rows" else (2000, 120)
+    X = sp.random(n, d, density=0.05, format="csr", random_state=12,
+                  data_rvs=lambda k: rng.standard_normal(k) + 1.0)
+    data = X.toarray() if path == "gram" else X
+    sw = rng.random(n) * 3
+    monkeypatch.setattr(_linear, "_EIGH_MAX_FEATURES", 0)
+    from skoptim import _cpu_passes
+    calls = []
+    entry = {"gram": "lanczos_gram", "sparse": "lanczos_csr", "rows": "lanczos_csr_rows"}[path]
+    original = getattr(_cpu_passes, entry)
+    monkeypatch.setattr(_cpu_passes, entry, lambda *a: calls.append(1) or original(*a))
+    compiled = _linear._curvatures(data, sw, fit_intercept, resolve_backend(X.toarray()))
+    assert calls == [1]
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", False)
+    python = _linear._curvatures(data, sw, fit_intercept, resolve_backend(X.toarray()))
+    assert_allclose(compiled, python, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+@pytest.mark.parametrize("path", ["gram", "loop", "sparse", "rows"])
+def test_curvature_estimates_see_a_feature_and_its_negation(path, kernels, monkeypatch):
+    # A binary column and its complement, both standardized, are z and -z
+    # (one-hot columns): the top eigenvector (1, -1, 0, ...) / sqrt(2),
+    # eigenvalue 2, is orthogonal to the recurrences' start vector of ones
+    # and enters them only through z's sample correlations with the other
+    # features; missed, the others' top (about 0.4) would cap the steps 5x
+    # too high. Every path, against the exact eigenvalues.
+    monkeypatch.setattr(kernels_module, "CPU_KERNELS", kernels)
+    rng = np.random.default_rng(9)
+    n, d = 400 if path == "rows" else 2000, 150
+    z = np.where(rng.random(n) < 0.4, 1.0, 0.0)
+    z = (z - z.mean()) / z.std()
+    X = np.column_stack([z, -z, 0.5 * rng.standard_normal((n, d - 2))])
+    if path == "rows":  # more features than rows: the row space
+        X = np.column_stack([X, 0.1 * rng.standard_normal((n, 500))])
+    monkeypatch.setattr(_linear, "_EIGH_MAX_FEATURES", 0)
+    if path == "loop":
+        monkeypatch.setattr(_linear, "_GRAM_MAX_FEATURES", 0)
+    data = sp.csr_matrix(X) if path in ("sparse", "rows") else X
+    top, _, _, top_w, _ = _linear._curvatures(data, None, False, resolve_backend(X))
+    exact = np.linalg.eigvalsh(X.T @ X / n)[-1]
+    assert exact > 1.9
+    assert top == pytest.approx(exact, rel=1e-3)
+    assert top_w == pytest.approx(exact, rel=1e-3)
 
 
 @pytest.mark.parametrize("d", [1, 2, 5])

@@ -633,7 +633,14 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     # On the moment over its trace (eigenvalues in [0, 1]): squared norms of
     # the iterates stay finite however large X is.
     lam = lam_w = 0.0  # X = 0 without an intercept: the zero matrix
-    if trace > 0.0 and gram and d <= _EIGH_MAX_FEATURES:
+    compiled = cpu_passes(G) if gram else cpu_passes(Xs.data, ws) if sp.issparse(Xs) else None
+    if trace > 0.0 and compiled is not None:
+        # The recurrences with their products in one compiled call (the
+        # Python between products cost more than the products on small data).
+        lam, lam_w = _compiled_top_eigenvalues(compiled, Xs, ws, G, mean, d, fit_intercept,
+                                               row_space is not None, trace, n_iter)
+        lam, lam_w = lam * trace, lam_w * trace
+    elif trace > 0.0 and gram and d <= _EIGH_MAX_FEATURES:
         # A few features: the exact top eigenvalues of the (d + 1)-square
         # moment cost less than the iteration's Python.
         lam_w = _top_eigenvalue(G / trace) * trace
@@ -669,15 +676,41 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             float(np.sqrt(mean @ mean)))
 
 
+def _compiled_top_eigenvalues(passes, Xs, ws, G, mean, d, fit_intercept, rows, trace, n_iter,
+                              rtol=1e-3):
+    """:func:`_top_eigenvalues` of the second moment over ``trace`` in one
+    compiled call (:func:`skoptim._cpu_passes._lanczos_top2`): of ``G`` and
+    ``mean`` (dense data), else of the CSR rows ``Xs`` weighted by ``ws``,
+    in their row space where ``rows``."""
+    f64, no_index = np.zeros(0), np.zeros(0, dtype=np.uint32)
+    n = (Xs.shape[0] if rows else d) + 1
+    steps = min(n_iter, n)
+    scratch = (np.zeros((2, steps, n)), np.zeros((4, steps)), np.zeros((2, n)),
+               np.zeros((2, n)), np.zeros((n - 1, 2)), np.zeros((n - 1, 2)), np.zeros(10))
+    if G is not None:
+        return passes.lanczos_gram(G, mean, no_index, no_index, f64, f64, np.zeros((0, 2)),
+                                   False, fit_intercept, 1.0 / trace, rtol, *scratch)
+    indptr, indices, data = csr_arrays(Xs)
+    if rows:
+        return passes.lanczos_csr_rows(np.zeros((0, 0)), f64, indptr, indices, data,
+                                       np.sqrt(ws), np.empty((d, 2)), fit_intercept, False,
+                                       1.0 / trace, rtol, *scratch)
+    return passes.lanczos_csr(np.zeros((0, 0)), f64, indptr, indices, data, ws,
+                              np.zeros((0, 2)), False, fit_intercept, 1.0 / trace, rtol,
+                              *scratch)
+
+
 # Dense data with at most this many features forms its second moment for the
 # Lanczos iteration (m d^2 flops in BLAS-3 against 2 n_iter m d in BLAS-2).
 _GRAM_MAX_FEATURES = 512
 # ... and with at most this many, takes its top eigenvalues exactly (NumPy's
 # LAPACK: SciPy's own OpenBLAS threads would contend with NumPy's, still
-# spinning after the product): 0.07 ms for 50 features (2 cores), against
-# 0.53 for the Lanczos recurrences; 0.24 against 0.57 (both) for 100. The
-# whole estimate on 10,000 rows: 100 features 1.72 against 1.97 ms; 128
-# features 2.78 against 2.69 (there the recurrences are faster).
+# spinning after the product) where the recurrences run in Python (no
+# compiled passes): 0.07 ms for 50 features (2 cores), against 0.53 for
+# the recurrences in Python; 0.24 against 0.57 (both) for 100. The whole
+# estimate on 10,000 rows: 100 features 1.72 against 1.97 ms; 128 features
+# 2.78 against 2.69. Compiled (products included), the recurrences on 100
+# features take about 0.05 ms for both eigenvalues.
 _EIGH_MAX_FEATURES = 100
 
 
