@@ -28,10 +28,10 @@ class DeviceRNG:
 
     def __init__(self, backend, seed_or_state):
         self.backend = backend
-        self._np = np.random.default_rng()
         if isinstance(seed_or_state, dict):
+            self._np = np.random.default_rng()
             self._np.bit_generator.state = seed_or_state
-        else:
+        else:  # one generator, not a second one seeded from the system first
             self._np = np.random.default_rng(seed_or_state)
 
     def state(self):

@@ -240,3 +240,43 @@ def test_random_state_matters_on_small_data():
             for seed in (0, 0, 1)]
     assert_array_equal(fits[0], fits[1])
     assert not np.array_equal(fits[0], fits[2])
+
+
+@pytest.mark.parametrize("est", [SGDClassifierPlus, MLPClassifierPlus])
+@pytest.mark.parametrize("y", [
+    np.array([3, 1, 3, 3, 1, 1] * 5),  # binary ints
+    np.array([2.0, 0.0, 1.0, 2.0, 1.0, 0.0] * 5),  # integral floats, 3 classes
+    np.array([True, False, True, False, True, True] * 5),
+    np.array([7, 7, 7, 7, 7, 7] * 5, dtype=np.uint8),  # one class
+    np.array([[4], [2], [4], [2], [9], [9]] * 5),  # a column (warns, raveled)
+    np.array(["b", "a", "b", "c", "a", "c"] * 5),  # strings: the general path
+])
+def test_numeric_labels_take_scikit_learns_classes(est, y):
+    # Numeric labels in one column are checked and binarized from their
+    # distinct values (not every label): the classes, target type and
+    # encoding of scikit-learn's LabelBinarizer fitted on all of y.
+    from sklearn.preprocessing import LabelBinarizer
+
+    X = np.random.default_rng(0).standard_normal((len(y), 3))
+    model = est(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DataConversionWarning)
+        if len(np.unique(y)) < 2 and est is SGDClassifierPlus:
+            with pytest.raises(ValueError, match="has to be greater than one"):
+                model.fit(X, y)
+            return
+        model.fit(X, y)
+    flat = np.ravel(y)
+    expected = LabelBinarizer().fit(flat)
+    assert_array_equal(model.classes_, expected.classes_)
+    assert model.classes_.dtype == expected.classes_.dtype
+    assert model._label_binarizer.y_type_ == expected.y_type_
+    assert set(model.predict(X)) <= set(flat)
+
+
+@pytest.mark.parametrize("est", [SGDClassifierPlus, MLPClassifierPlus])
+def test_continuous_numeric_labels_are_refused_as_by_scikit_learn(est):
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="Unknown label type: continuous. Maybe you"):
+        est().fit(X, np.array([0.5, 1.0, 2.0, 0.5]))
