@@ -2,16 +2,27 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import math
 import numbers
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
+from sklearn.base import BaseEstimator
 from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skoptim._backend import is_numpy_namespace, is_sparse, namespace_name, to_numpy
+
+
+@functools.cache
+def param_names(cls):
+    """``BaseEstimator._get_param_names`` of ``cls``, read once a class:
+    ``get_params`` inspects the constructor's signature at every call (about
+    25 us), and a fit calls it several times (parameter validation, the
+    optimizer's and the schedule's checks)."""
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):

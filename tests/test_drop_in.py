@@ -280,3 +280,34 @@ def test_continuous_numeric_labels_are_refused_as_by_scikit_learn(est):
     X = np.zeros((4, 2))
     with pytest.raises(ValueError, match="Unknown label type: continuous. Maybe you"):
         est().fit(X, np.array([0.5, 1.0, 2.0, 0.5]))
+
+
+@pytest.mark.parametrize("random_state", [0, 7, np.int64(7), 2**31 - 1])
+def test_stream_seed_of_an_int_is_scikit_learns_draw(random_state):
+    # Remembered for ints, the seed is still check_random_state's first draw;
+    # a RandomState instance is drawn from (and advanced) at every fit.
+    from sklearn.utils import check_random_state
+
+    from skoptim._base import stream_seed
+
+    expected = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    assert stream_seed(random_state) == expected
+    assert stream_seed(random_state) == expected
+    rs = np.random.RandomState(random_state)
+    first, second = stream_seed(rs), stream_seed(rs)
+    reference = np.random.RandomState(random_state)
+    assert [first, second] == list(reference.randint(np.iinfo(np.int32).max, size=2))
+
+
+@pytest.mark.parametrize("cls", [SGDClassifierPlus, SGDRegressorPlus, MLPClassifierPlus,
+                                 MLPRegressorPlus])
+def test_parameter_names_are_read_once_a_class(cls):
+    from sklearn.base import BaseEstimator
+
+    from skoptim.optim import SGD, Adam, InverseTimeDecay
+
+    for c in (cls, Adam, SGD, InverseTimeDecay):
+        assert c._get_param_names() == BaseEstimator._get_param_names.__func__(c)
+    est = cls(alpha=0.5)
+    assert est.get_params()["alpha"] == 0.5
+    assert est.set_params(alpha=0.25).get_params()["alpha"] == 0.25

@@ -565,12 +565,13 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
     """Curvature bounds of the mean squared loss on ``[X, 1]``.
 
     Returns ``(L, L_max, trace, L_w, mu)``: the largest eigenvalue of the
-    weighted second moment (exact, or Lanczos iteration from a deterministic
-    start, on every ``k``-th row: about 4 MiB, at most 10,000 rows, see
-    :func:`_subsample`), the largest squared row norm (all rows), which bounds a single sample's
-    curvature, the trace (weighted mean squared row norm, on the subsample),
-    and for the weights alone (without the intercept's column of ones) the
-    largest eigenvalue ``L_w`` and the norm ``mu`` of the weighted mean row.
+    weighted second moment (Lanczos iteration from a deterministic start,
+    compiled where numba runs, on every ``k``-th row: about 4 MiB, at most
+    10,000 rows, see :func:`_subsample`), the largest squared row norm (all
+    rows), which bounds a single sample's curvature, the trace (weighted
+    mean squared row norm, on the subsample), and for the weights alone
+    (without the intercept's column of ones) the largest eigenvalue ``L_w``
+    and the norm ``mu`` of the weighted mean row.
     Dense data of at most ``_GRAM_MAX_FEATURES`` columns forms the second
     moment once (one BLAS-3 product) and iterates on it.
     """

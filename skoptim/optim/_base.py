@@ -15,11 +15,17 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import validate_parameter_constraints
 
+from skoptim._validation import param_names
+
 
 class _ParamsObject(BaseEstimator):
     """``get_params``/``set_params``/``clone``/``repr`` plus constraint checks."""
 
     _parameter_constraints: dict = {}
+
+    @classmethod
+    def _get_param_names(cls):
+        return list(param_names(cls))
 
     def _validate(self):
         """Check the hyperparameters against the class's constraint table."""
