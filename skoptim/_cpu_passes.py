@@ -285,7 +285,7 @@ def tridiagonal_top(alpha, beta, k):
 @njit(cache=True, nogil=True, inline="always")
 def _moment_product(kind, G, mean, indptr, indices, data, weights, tmp, ones_term, Q, V, c,
                     P, sums):
-    """The shared product of :func:`lanczos_top2`: ``P`` and ``sums`` from
+    """The shared product of :func:`_lanczos_top2`: ``P`` and ``sums`` from
     the two current vectors (rows of ``Q``, their last entry the intercept's
     ``c``); ``V`` and ``c`` scratch. Loops, not slices: they compile faster."""
     d = P.shape[0]
@@ -325,8 +325,8 @@ def _moment_product(kind, G, mean, indptr, indices, data, weights, tmp, ones_ter
 def lanczos_gram(G, mean, indptr, indices, data, weights, tmp, ones_term, icpt, scale, rtol,
                  basis, tri, Q, w, V, P, vals):
     """:func:`_lanczos_top2` of the dense second moment (kind 0). One entry
-    a kind: each compiles only its own products (the first compilation of
-    all three at once took 1.6 s longer on a dense fit)."""
+    a kind: each compiles only its own products (compiling all three at
+    once made the first dense fit on a new machine about 1 s longer)."""
     return _lanczos_top2(0, G, mean, indptr, indices, data, weights, tmp, ones_term, icpt,
                          scale, rtol, basis, tri, Q, w, V, P, vals)
 
