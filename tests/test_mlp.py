@@ -480,6 +480,24 @@ def test_last_step_that_overflows_the_outputs_is_a_divergence(snapshot):
     assert_array_equal(est.predict_proba(X), proba)
 
 
+@pytest.mark.parametrize("activation", ["logistic", "relu"])
+def test_exposed_weights_give_finite_outputs_on_rows_like_the_training_rows(activation):
+    """Weights of about 1e308 can give finite outputs on the last batch and
+    overflow on other rows of the same scale (a different set of active
+    hidden units adds up), or leave outputs whose softmax shift overflows
+    (found by the thorough property run: predict and predict_proba raised
+    overflow warnings on new rows). The call refuses weights whose outputs
+    are not finite, with room, for every row whose entries are within 2^10
+    times the largest of the last step's rows."""
+    X = sp.csr_matrix(np.array([[0.0, 0.45899312], [0.08724998, 0.87014485], [0.0, 0.0]]))
+    y = np.array([0.0, 1.0, 2.0])
+    est = MLPClassifierPlus(hidden_layer_sizes=(3,), max_iter=1, random_state=0,
+                            solver="adagrad", learning_rate="constant", alpha=0.0,
+                            activation=activation, learning_rate_init=1e308)
+    with pytest.raises(FloatingPointError, match="smaller learning_rate_init"):
+        est.fit(X, y)
+
+
 # ---------------------------------------------------------------------------
 # 5. Drop-in parity with MLPClassifier
 # ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
+from skoptim._backend import is_sparse
 from skoptim._tree import copy_tree
 
 
@@ -148,6 +150,24 @@ def check_finite_outputs(problem, params, X, xp, config, epoch):
         raise DivergenceError(
             f"Training diverged at epoch {epoch} (the last step's weights give "
             "non-finite outputs on its batch). " + _divergence_hint(config))
+    # Other rows of the same scale may add up otherwise (other hidden units
+    # active), and a softmax subtracts outputs: the weights must leave room,
+    # for every row whose entries are within _OUTPUT_ROOM times the batch's
+    # largest, below half the dtype's largest value.
+    values = X.data if sp.issparse(X) or is_sparse(X) else X
+    scale = float(xp.max(xp.abs(values))) if values.shape[0] else 0.0
+    bound = problem.output_bound(params, _OUTPUT_ROOM * scale)
+    limit = float(xp.finfo(params[0].dtype).max) / 2
+    if bound is not None and not bound <= limit:
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch} (the last step's weights are large "
+            "enough for the outputs of rows like its batch's to overflow). "
+            + _divergence_hint(config))
+
+
+# See check_finite_outputs: the outputs stay finite on rows whose entries are
+# up to this many times the largest entry of the last step's rows.
+_OUTPUT_ROOM = 2.0 ** 10
 
 
 def _print_epoch(report):

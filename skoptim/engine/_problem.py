@@ -45,6 +45,13 @@ class Problem:
         default) skips the check."""
         return None
 
+    def output_bound(self, params, scale):
+        """An upper bound of the outputs' absolute values on every row whose
+        entries are at most ``scale`` in absolute value (a Python float,
+        infinite where it overflows), which the engine checks with the
+        outputs; None (the default) skips that check."""
+        return None
+
     def fitted_attributes(self, params):
         """The estimator attributes that ``params`` stand for (for callbacks'
         reconstruction and the estimator's commit)."""

@@ -162,6 +162,20 @@ class MLPModel:
             acts.append(a)
         raise AssertionError("unreachable")
 
+    def output_bound(self, params, scale):
+        """A bound of the outputs' absolute values for inputs of at most
+        ``scale`` (in absolute value), layer by layer: each layer's bound
+        (:func:`skoptim.models._linear._layer_bound`) is the next one's input
+        scale, 1 after a logistic or tanh layer."""
+        from skoptim.models._linear import _layer_bound
+
+        xp = self.backend.xp
+        for layer in range(self.n_layers):
+            scale = _layer_bound(params[2 * layer], params[2 * layer + 1], scale, xp)
+            if layer < self.n_layers - 1 and self.activation in ("logistic", "tanh"):
+                scale = min(scale, 1.0)
+        return scale
+
     def decision(self, params, X):
         """The output layer's raw values (no dropout, new arrays).
 

@@ -57,6 +57,9 @@ class ModelProblem(Problem):
     def outputs(self, params, X):
         return self.model.decision(params, X)
 
+    def output_bound(self, params, scale):
+        return self.model.output_bound(params, scale)
+
     def fitted_attributes(self, params):
         return self.model.fitted_attributes(params)
 
