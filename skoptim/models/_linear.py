@@ -140,13 +140,16 @@ class LinearModel:
         and the gradient-noise scale and row size (for the batch size);
         ``loss_curvature`` bounds the loss's second derivative in the output."""
         # The L2 part of the penalty enters the gradient, so its strength adds
-        # to the curvature that bounds stable steps.
+        # to the curvature that bounds stable steps. Input dropout scales a
+        # kept input by 1 / (1 - p): the mean second moment grows by at most
+        # that factor, one row's (all its inputs kept) by its square.
         scale = loss_curvature / (1.0 - self.dropout)
+        row_scale = scale / (1.0 - self.dropout)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow raises below
             top, row_max, trace, top_w, mu = _curvatures(X, sw, self.fit_intercept,
                                                          self.backend)
         self.curvature = scale * top + l2
-        self.curvature_max = scale * row_max + l2
+        self.curvature_max = row_scale * row_max + l2
         self.noise_scale = trace / top
         if self.fit_intercept:
             # The weights and the intercept take steps of their own (blocks of
@@ -159,7 +162,7 @@ class LinearModel:
             w_top = max(top_w, 1e-12 * top)
             self.coupling = min(2.0, 1.0 + mu / math.sqrt(w_top))
             self.curvature_weights = scale * w_top + l2
-            self.curvature_weights_max = max(scale * (row_max - 1.0) + l2,
+            self.curvature_weights_max = max(row_scale * (row_max - 1.0) + l2,
                                              self.curvature_weights)
             self.curvature_intercept = scale
         xp = self.backend.xp
