@@ -14,7 +14,7 @@ from skoptim._kernels import cpu_passes, csr_arrays, matmul, matmul_T, sum_rows
 from skoptim.engine import StepRule
 from skoptim.engine._data import _Gather
 from skoptim.heads._losses import _exp_bounds
-from skoptim.models._problem import ModelProblem
+from skoptim.models._problem import ModelProblem, layer_bound
 
 
 class LinearModel:
@@ -102,7 +102,7 @@ class LinearModel:
     def output_bound(self, params, scale):
         """``scale`` times the largest column sum of ``|W|``, plus the
         largest ``|b|``: a bound of ``|X @ W + b|`` for ``|X| <= scale``."""
-        return _layer_bound(params[0], params[1] if self.fit_intercept else None, scale,
+        return layer_bound(params[0], params[1] if self.fit_intercept else None, scale,
                             self.backend.xp)
 
     def fitted_attributes(self, params):
@@ -541,14 +541,6 @@ class PerSampleRate(StepRule):
             tails = np.divide(step_b, step, out=np.ones(len(lr)), where=step > 0)
         self.scales = (1.0, float(tails[-1]))
         return step, ones, tails
-
-
-def _layer_bound(W, b, scale, xp):
-    """``max_k sum_j |W[j, k]| * scale + max |b|`` as a Python float (infinite
-    where it overflows): a bound of ``|a @ W + b|`` for ``|a| <= scale``."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(xp.max(xp.sum(xp.abs(W), axis=0))) * scale if W.shape[0] else 0.0
-        return total + (float(xp.max(xp.abs(b))) if b is not None and b.shape[0] else 0.0)
 
 
 def _max_row_norm(X, backend, chunk=16384):

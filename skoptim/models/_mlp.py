@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from skoptim._kernels import cpu_passes, matmul, matmul_T, sum_rows, transpose
 from skoptim.engine import StepRule
 from skoptim.heads._classification import sigmoid
+from skoptim.models._problem import layer_bound
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
@@ -165,13 +166,11 @@ class MLPModel:
     def output_bound(self, params, scale):
         """A bound of the outputs' absolute values for inputs of at most
         ``scale`` (in absolute value), layer by layer: each layer's bound
-        (:func:`skoptim.models._linear._layer_bound`) is the next one's input
+        (:func:`skoptim.models._problem.layer_bound`) is the next one's input
         scale, 1 after a logistic or tanh layer."""
-        from skoptim.models._linear import _layer_bound
-
         xp = self.backend.xp
         for layer in range(self.n_layers):
-            scale = _layer_bound(params[2 * layer], params[2 * layer + 1], scale, xp)
+            scale = layer_bound(params[2 * layer], params[2 * layer + 1], scale, xp)
             if layer < self.n_layers - 1 and self.activation in ("logistic", "tanh"):
                 scale = min(scale, 1.0)
         return scale

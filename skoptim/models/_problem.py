@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import numpy as np
+
 from skoptim.engine import Problem
 
 
@@ -18,6 +20,14 @@ def weighted_mean(value, dz, sample_weight, *, xp, element_weight=None):
     sw = xp.reshape(sample_weight, (-1, 1))
     loss_sum = xp.sum(value * (sw if value.ndim == 2 else sample_weight))
     return loss_sum, dz * (sw / xp.sum(sample_weight))
+
+
+def layer_bound(W, b, scale, xp):
+    """``max_k sum_j |W[j, k]| * scale + max |b|`` as a Python float (infinite
+    where it overflows): a bound of ``|a @ W + b|`` for ``|a| <= scale``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(xp.max(xp.sum(xp.abs(W), axis=0))) * scale if W.shape[0] else 0.0
+        return total + (float(xp.max(xp.abs(b))) if b is not None and b.shape[0] else 0.0)
 
 
 class ModelProblem(Problem):
