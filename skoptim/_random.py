@@ -6,6 +6,7 @@ hash-based dropout noise that follows a row wherever it is batched."""
 
 import contextlib
 import copy
+import functools
 import importlib
 import math
 
@@ -75,20 +76,18 @@ class DeviceRNG:
 
 
 _SHUFFLE_CHUNK = 1 << 20
-_SHUFFLE = []
 
 
+@functools.cache
 def _compiled_shuffle():
     """:func:`skoptim._cpu_passes.shuffle_steps`, or None without numba. Not
     switched off with the compiled optimizer passes (``CPU_KERNELS``): the
     permutation a seed gives stays the same."""
-    if not _SHUFFLE:
-        try:
-            from skoptim._cpu_passes import shuffle_steps
-        except ImportError:  # pragma: no cover - numba is a dependency
-            shuffle_steps = None
-        _SHUFFLE.append(shuffle_steps)
-    return _SHUFFLE[0]
+    try:
+        from skoptim._cpu_passes import shuffle_steps
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return shuffle_steps
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

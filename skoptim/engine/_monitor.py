@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from skoptim._backend import is_sparse
 from skoptim._tree import copy_tree
@@ -154,7 +153,7 @@ def check_finite_outputs(problem, params, X, xp, config, epoch):
     # active), and a softmax subtracts outputs: the weights must leave room,
     # for every row whose entries are within _OUTPUT_ROOM times the batch's
     # largest, below half the dtype's largest value.
-    values = X.data if sp.issparse(X) or is_sparse(X) else X
+    values = X.data if is_sparse(X) else X
     scale = float(xp.max(xp.abs(values))) if values.shape[0] else 0.0
     bound = problem.output_bound(params, _OUTPUT_ROOM * scale)
     limit = float(xp.finfo(params[0].dtype).max) / 2

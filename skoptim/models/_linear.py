@@ -612,34 +612,10 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
             "MinMaxScaler might help."
         )
     mean = matmul_T(Xs, ws[:, None], np, out=np.empty((d, 1))).ravel()
-    # The second moment of [X, 1] times [V; c], two columns at once: the
-    # first with the intercept's column (``c``), the second without (L_w).
-    row_space = None
-    if gram:
-        def moment(V, c):
-            return G @ V + np.outer(mean, c), mean @ V + c
-    else:
-        # Two products per iteration (one compiled pass for sparse data).
-        equal = bool(np.all(ws == ws[0]))
-        product, sums = np.empty((d, 2)), np.empty(2)
-        passes = cpu_passes(Xs.data, ws) if sp.issparse(Xs) else None
-        if sp.issparse(Xs) and Xs.shape[0] < d:
-            # More features than sampled rows (text): iterate in the row space,
-            # where W^1/2 [X, 1] [X, 1]^T W^1/2 has the same top eigenvalue; the
-            # recurrences' vectors are as long as the sample, not the features.
-            root = np.sqrt(ws)
-            row_space = (Xs, root, product)
-
-        def moment(V, c):
-            if passes is not None:  # both products in one compiled pass
-                passes.csr_weighted_moment(*csr_arrays(Xs), ws, V,
-                                           np.ascontiguousarray(c, dtype=np.float64),
-                                           product, sums)
-                return product, sums
-            U = matmul(Xs, V)
-            U += c
-            U *= ws[0] if equal else ws[:, None]
-            return matmul_T(Xs, U, np, out=product), U.sum(axis=0)
+    # More features than sampled rows (text): iterate in the row space, where
+    # W^1/2 [X, 1] [X, 1]^T W^1/2 has the same top eigenvalue; the
+    # recurrences' vectors are as long as the sample, not the features.
+    rows = sp.issparse(Xs) and Xs.shape[0] < d
     # On the moment over its trace (eigenvalues in [0, 1]): squared norms of
     # the iterates stay finite however large X is.
     lam = lam_w = 0.0  # X = 0 without an intercept: the zero matrix
@@ -650,33 +626,50 @@ def _curvatures(X, sw, fit_intercept, backend, n_iter=30):
         # (10,000 x 100 dense: both eigenvalues 0.06 ms, against 0.57 ms in
         # Python and 0.54 ms for LAPACK's exact ones).
         lam, lam_w = _compiled_top_eigenvalues(compiled, Xs, ws, G, mean, d, fit_intercept,
-                                               row_space is not None, trace, n_iter)
-        lam, lam_w = lam * trace, lam_w * trace
-    elif trace > 0.0 and row_space is not None:
-        Xs, root, product = row_space
-        m = Xs.shape[0]
-
-        def rows_moment(U, c):
-            # Column 0 with the intercept's column of ones, column 1 without.
-            P = matmul(Xs, matmul_T(Xs, U * root[:, None], np, out=product))
-            P *= root[:, None]
-            if fit_intercept:
-                P[:, 0] += root * (root @ U[:, 0])
-            return P / trace, np.zeros(2)
-
-        lam, lam_w = _top_eigenvalues(rows_moment, m, 0.0, n_iter)
-        lam, lam_w = lam * trace, lam_w * trace
+                                               rows, trace, n_iter)
     elif trace > 0.0:
-        lam, lam_w = _top_eigenvalues(
-            lambda V, c: tuple(np.asarray(a) / trace for a in moment(V, c)), d, icpt,
-            n_iter)
-        lam, lam_w = lam * trace, lam_w * trace
+        lam, lam_w = _top_eigenvalues(_moment(Xs, ws, G, mean, fit_intercept, rows, trace),
+                                      Xs.shape[0] if rows else d, 0.0 if rows else icpt,
+                                      n_iter)
+    lam, lam_w = lam * trace, lam_w * trace
     if not fit_intercept:
         lam_w = lam
     if lam == 0.0:
         return 1.0, max(row_max, 1.0), max(trace, 1.0), 1.0, 0.0
     return (lam, max(row_max, lam), max(trace, lam), lam_w,
             float(np.sqrt(mean @ mean)))
+
+
+def _moment(Xs, ws, G, mean, fit_intercept, rows, trace):
+    """The product of :func:`_top_eigenvalues` (the recurrences in Python,
+    without numba): the second moment of ``[X, 1]`` over ``trace`` times the
+    two columns ``[V; c]``, the first with the intercept's column, the second
+    without; from ``G`` and ``mean`` (dense data), else two products with
+    the rows ``Xs`` (weights ``ws``), in their row space where ``rows``."""
+    if G is not None:
+        return lambda V, c: ((G @ V + np.outer(mean, c)) / trace, (mean @ V + c) / trace)
+    d = Xs.shape[1]
+    product = np.empty((d, 2))
+    if rows:
+        root = np.sqrt(ws)
+
+        def rows_moment(U, c):
+            P = matmul(Xs, matmul_T(Xs, U * root[:, None], np, out=product))
+            P *= root[:, None]
+            if fit_intercept:
+                P[:, 0] += root * (root @ U[:, 0])
+            return P / trace, np.zeros(2)
+
+        return rows_moment
+    equal = bool(np.all(ws == ws[0]))
+
+    def moment(V, c):
+        U = matmul(Xs, V)
+        U += c
+        U *= ws[0] if equal else ws[:, None]
+        return matmul_T(Xs, U, np, out=product) / trace, U.sum(axis=0) / trace
+
+    return moment
 
 
 def _compiled_top_eigenvalues(passes, Xs, ws, G, mean, d, fit_intercept, rows, trace, n_iter,
