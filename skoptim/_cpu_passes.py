@@ -140,6 +140,47 @@ def shuffle_steps(idx, u, top):
         idx[j] = t
 
 
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix64(z):
+    """splitmix64's finaliser (:func:`skoptim._random._mix64`), on uint64."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def dense_row_keys(X, col, row, bits, out):
+    """:func:`skoptim._random.row_keys` of a C-contiguous 2-D ``X``: each row
+    copied into the float64 buffer ``row`` (whose uint64 view is ``bits``),
+    then ``out[i]`` the wrapping sum of ``mix(bits + col[j])`` over its
+    nonzero entries. The same integer arithmetic as NumPy's (a 8,000 x 20
+    float64 array: about 1.3 ms in NumPy's passes)."""
+    for i in range(X.shape[0]):
+        acc = np.uint64(0)
+        for j in range(X.shape[1]):
+            row[j] = X[i, j]
+        for j in range(X.shape[1]):
+            if row[j] != 0.0:
+                acc += _mix64(bits[j] + col[j])
+        out[i] = acc
+
+
+@njit(cache=True, nogil=True)
+def csr_row_keys(indptr, indices, bits, values, col, out):
+    """:func:`dense_row_keys` of CSR rows: ``values`` the stored values as
+    float64, ``bits`` their uint64 view."""
+    for i in range(out.shape[0]):
+        acc = np.uint64(0)
+        for k in range(indptr[i], indptr[i + 1]):
+            if values[k] != 0.0:
+                acc += _mix64(bits[k] + col[indices[k]])
+        out[i] = acc
+
+
 @njit(cache=True, nogil=True)
 def csr_matmul(indptr, indices, data, W, out):
     """``out = X @ W`` for a CSR ``X`` and a dense ``W``, each sum in the

@@ -114,17 +114,31 @@ def row_keys(X, chunk_rows=8192):
     The key is ``sum_j mix(bits(x_ij) + mix(j))`` over the nonzero entries,
     with wrap-around, so it is exact (no rounding) and identical for dense and
     sparse storage of the same values. Dense CuPy input is hashed on its GPU
-    (CuPy keys); everything else on the host (NumPy keys).
+    (CuPy keys); everything else on the host (NumPy keys), in one compiled
+    pass where numba runs (C-contiguous float32/float64 rows, or CSR).
     """
+    from skoptim._kernels import cpu_passes, csr_arrays
+
     if is_sparse(X) and not sp.issparse(X):  # pragma: no cover - GPU only
         X = X.get()  # CuPy sparse: hash on the host (values only, once)
     n, d = X.shape
     m = _host_or_cupy(X)
     col = m.asarray(_mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN))
+    if m is np and not sp.issparse(X) and cpu_passes(X) is not None:
+        keys = np.empty(n, dtype=np.uint64)
+        row = np.empty(d)
+        cpu_passes(X).dense_row_keys(X, col, row, row.view(np.uint64), keys)
+        return keys
     with np.errstate(over="ignore"):
         if sp.issparse(X):
             X = X.tocsr()
             data = np.ascontiguousarray(X.data, dtype=np.float64)
+            if cpu_passes(data) is not None:
+                indptr, indices, _ = csr_arrays(X)
+                keys = np.empty(n, dtype=np.uint64)
+                cpu_passes(data).csr_row_keys(indptr, indices, data.view(np.uint64), data,
+                                              col, keys)
+                return keys
             terms = _mix64(data.view(np.uint64) + col[X.indices])
             terms[data == 0] = 0
             keys = np.zeros(n, dtype=np.uint64)

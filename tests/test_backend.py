@@ -170,3 +170,24 @@ def test_dropout_masks_are_the_same_bits_in_every_namespace(name, asarray, dtype
     np.testing.assert_allclose(mask, _reference_mask(X, 2**62 + 7, 3, 2, 257, 0.7),
                                rtol=1e-6)
     assert abs(np.mean(mask > 0) - 0.7) < 0.02
+
+
+@pytest.mark.parametrize("storage", ["float64", "float32", "csr", "strided"])
+def test_row_keys_compiled_equal_numpy_keys(storage, monkeypatch):
+    from skoptim import _kernels
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 9)) * 10.0 ** rng.integers(-30, 30, size=(300, 9))
+    X[rng.random(X.shape) < 0.4] = 0.0
+    X[0, :3] = [-0.0, np.inf, np.nan]  # a signed zero counts as zero
+    X[5] = X[6]
+    data = {"float64": X, "float32": X.astype(np.float32),
+            "csr": sp.csr_matrix(X), "strided": np.asfortranarray(X)}[storage]
+    compiled = row_keys(data)
+    monkeypatch.setattr(_kernels, "CPU_KERNELS", False)
+    assert_array_equal(compiled, row_keys(data))
+    assert compiled[5] == compiled[6]
+    monkeypatch.setattr(_kernels, "CPU_KERNELS", True)
+    zero = X.copy()
+    zero[0, 0] = 0.0
+    assert row_keys(zero)[0] == row_keys(X)[0]

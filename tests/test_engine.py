@@ -475,3 +475,68 @@ def test_weighted_batches_of_a_weighted_row_and_its_copies_agree():
             merged[key] = merged.get(key, 0.0) + w
         assert {k: pytest.approx(v) for k, v in merged.items()} == {
             key: w for key, _, w in content(X, y, r1, w1)}
+
+
+def _reference_row_groups(X, y):
+    """The groups as first written: ``np.unique`` of the rows' keys and the
+    bits of ``y`` as signed int64 columns (lexicographic order)."""
+    from skoptim._random import row_keys
+
+    n = X.shape[0]
+    y_np = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    keys = np.column_stack([row_keys(X).view(np.int64), y_np.view(np.int64)])
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first, group.ravel()
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_row_groups_are_those_of_unique_rows_in_key_order(duplicates, n_outputs):
+    from skoptim.engine._data import row_groups
+
+    rng = np.random.default_rng(4)
+    n = 300
+    X = rng.normal(size=(n, 5))
+    X[rng.random(X.shape) < 0.3] = 0.0
+    y = rng.normal(size=(n, n_outputs)).squeeze()
+    if duplicates:
+        copies = rng.integers(0, n, 120)
+        X[copies] = X[copies[::-1]]
+        y[copies] = y[copies[::-1]]
+        # Equal rows of X with different targets: separate groups, ordered by y.
+        X[7] = X[8] = X[9] = X[0]
+        y[8] = y[0]
+    first, group = _reference_row_groups(X, y)
+    y_np, got_first, got_group, by_group = row_groups(X, y)
+    assert_array_equal(got_first, first)
+    assert_array_equal(got_group, group)
+    assert_array_equal(y_np, np.asarray(y, dtype=np.float64).reshape(n, -1))
+    # Rows grouped, groups in key order, rows of a group in their order.
+    assert_array_equal(by_group, np.argsort(group, kind="stable"))
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_grouped_order_lays_permuted_groups_end_to_end(duplicates):
+    from skoptim.engine._data import _GroupedOrder
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 3))
+    y = rng.normal(size=200)
+    if duplicates:
+        X[100:160], y[100:160] = X[:60:2].repeat(2, axis=0), y[:60:2].repeat(2)
+    order = _GroupedOrder(X, y, None, 16)
+
+    class Draws:  # the permutation the epoch's stream would give, recorded
+        def permutation(self, k):
+            self.perm = rng.permutation(k)
+            return self.perm
+
+    draws = Draws()
+    for _ in range(3):
+        rows = order.arrays(draws)[0]
+        # The reference: rows sorted (stably) by the rank of their group.
+        rank = np.empty(order.n_groups, dtype=np.intp)
+        rank[draws.perm] = np.arange(order.n_groups)
+        expected = order.by_group[np.argsort(rank[order.group[order.by_group]],
+                                             kind="stable")]
+        assert_array_equal(rows, expected)

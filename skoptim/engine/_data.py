@@ -68,13 +68,33 @@ class _Gather:
 
 
 def row_groups(X, y):
-    """Groups of identical ``(X, y)`` rows, in canonical (key) order:
-    ``(y as float64 columns, first row of each group, group of each row)``."""
+    """Groups of identical ``(X, y)`` rows, in canonical (key) order: ``(y as
+    float64 columns, first row of each group, group of each row, rows by
+    group)``; the last holds the rows grouped, groups in key order, the rows
+    of a group in their order.
+
+    Keys are the rows' hashes (:func:`skoptim._random.row_keys`) and the bits
+    of ``y``, as signed int64, compared lexicographically. One unstable sort
+    of the hashes where they are all distinct (no two rows of X alike: the
+    usual case), a stable sort of all the keys otherwise."""
     n = X.shape[0]
     y_np = np.asarray(to_numpy(y), dtype=np.float64).reshape(n, -1)
-    keys = np.column_stack([to_numpy(row_keys(X)).view(np.int64), y_np.view(np.int64)])
-    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    return y_np, first, group.ravel()
+    hashes = to_numpy(row_keys(X)).view(np.int64)
+    targets = y_np.view(np.int64)
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    if not new.all():
+        # Equal rows of X: order by hash, then by y, then by row (stable).
+        order = np.lexsort((*targets.T[::-1], hashes))
+        ordered = np.column_stack([hashes[order], targets[order]])
+        np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
+    starts = np.flatnonzero(new)
+    group = np.empty(n, dtype=np.intp)
+    group[order] = np.cumsum(new) - 1
+    return y_np, order[starts], group, order
 
 
 def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, xp,
@@ -94,7 +114,7 @@ def validation_split(X, y, sample_weight, *, fraction, stratify, random_state, x
     and data too small for that raises scikit-learn's error. Returns
     ``(train_idx, val_idx)`` (NumPy).
     """
-    y_np, first, group = row_groups(X, y)
+    y_np, first, group, _ = row_groups(X, y)
     n_groups = first.shape[0]
     if n_groups < 2:
         raise ValueError(
@@ -160,10 +180,14 @@ class _GroupedOrder:
 
     def __init__(self, X, y, sw_host, batch_weight):
         n = X.shape[0]
-        _, first, self.group = row_groups(X, y)
-        self.n_groups = first.shape[0]
         # Rows grouped, groups in key order (the same for any row order).
-        self.by_group = np.argsort(self.group, kind="stable")
+        _, first, self.group, self.by_group = row_groups(X, y)
+        self.n_groups = first.shape[0]
+        # Where each group's rows start in by_group, and how many (None: one
+        # row each, no copies).
+        counts = np.bincount(self.group, minlength=self.n_groups)
+        self.blocks = (None if self.n_groups == n
+                       else (np.cumsum(counts) - counts, counts))
         self.w = np.ones(n) if sw_host is None else np.asarray(sw_host, dtype=np.float64)
         self.total = float(self.w.sum())
         self.n_batches = max(1, math.ceil(self.total / max(batch_weight, 1)))
@@ -191,9 +215,13 @@ class _GroupedOrder:
         sizes)``, batch ``b`` the rows ``rows[offsets[b]:offsets[b + 1]]``
         (possibly none) with their ``weights``, of total weight ``sizes[b]``."""
         perm = np.asarray(to_numpy(rng.permutation(self.n_groups)))
-        rank = np.empty(self.n_groups, dtype=np.intp)
-        rank[perm] = np.arange(self.n_groups)
-        order = self.by_group[np.argsort(rank[self.group[self.by_group]], kind="stable")]
+        # The groups' blocks of by_group laid end to end in permuted order.
+        if self.blocks is None:
+            order = self.by_group[perm]
+        else:
+            starts, counts = self.blocks[0][perm], self.blocks[1][perm]
+            shift = starts - (np.cumsum(counts) - counts)
+            order = self.by_group[np.repeat(shift, counts) + np.arange(self.group.shape[0])]
         if self.unit:
             # Unit weights and whole cuts: each row lies in one batch, whole.
             return (order, *self._unit)
