@@ -309,6 +309,7 @@ class BatchPlan:
         # index_epoch's arrays that no epoch changes (made once, read only).
         self._offsets = np.array(self.starts + [n], dtype=np.intp)
         self._sizes = np.diff(self._offsets).astype(np.float64)
+        self._whole = None  # the grouped offsets found to have no empty batch
         self.n_batches = (len(self.starts) if self.grouped is None
                           else self.grouped.n_batches)
         # The step sizes' reference: rows, or the total weight when batches
@@ -348,10 +349,13 @@ class BatchPlan:
         and has its batches, in its order."""
         if self.grouped is not None:
             rows, row_weights, offsets, sizes = self.grouped.arrays(rng)
-            keep = offsets[1:] > offsets[:-1]  # as epoch(): no empty batch
-            if not keep.all():
-                offsets = np.concatenate((offsets[:1], offsets[1:][keep]))
-                sizes = sizes[keep]
+            if offsets is not self._whole:
+                keep = offsets[1:] > offsets[:-1]  # as epoch(): no empty batch
+                if not keep.all():
+                    offsets = np.concatenate((offsets[:1], offsets[1:][keep]))
+                    sizes = sizes[keep]
+                elif self.grouped.unit:  # the same offsets every epoch, checked
+                    self._whole = offsets
             return EpochIndex(rows.astype(np.intp, copy=False), offsets, sizes, sizes,
                               row_weights)
         perm, _, weights = self._order(rng)
