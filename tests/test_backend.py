@@ -172,7 +172,7 @@ def test_dropout_masks_are_the_same_bits_in_every_namespace(name, asarray, dtype
     assert abs(np.mean(mask > 0) - 0.7) < 0.02
 
 
-@pytest.mark.parametrize("storage", ["float64", "float32", "csr", "strided"])
+@pytest.mark.parametrize("storage", ["float64", "float32", "csr"])
 def test_row_keys_compiled_equal_numpy_keys(storage, monkeypatch):
     from skoptim import _kernels
 
@@ -181,9 +181,16 @@ def test_row_keys_compiled_equal_numpy_keys(storage, monkeypatch):
     X[rng.random(X.shape) < 0.4] = 0.0
     X[0, :3] = [-0.0, np.inf, np.nan]  # a signed zero counts as zero
     X[5] = X[6]
-    data = {"float64": X, "float32": X.astype(np.float32),
-            "csr": sp.csr_matrix(X), "strided": np.asfortranarray(X)}[storage]
+    data = {"float64": X, "float32": X.astype(np.float32), "csr": sp.csr_matrix(X)}[storage]
+    if storage == "csr":  # a stored zero counts as none
+        data.data[data.indptr[1]] = 0.0
+        X = data.toarray()
     compiled = row_keys(data)
+    # Other layouts (F order, a strided view) take NumPy's passes.
+    assert_array_equal(row_keys(np.asfortranarray(X)), row_keys(X))
+    assert_array_equal(row_keys(np.repeat(X, 2, axis=1)[:, ::2]), row_keys(X))
+    if storage == "csr":
+        assert_array_equal(compiled, row_keys(X))
     monkeypatch.setattr(_kernels, "CPU_KERNELS", False)
     assert_array_equal(compiled, row_keys(data))
     assert compiled[5] == compiled[6]
