@@ -227,7 +227,9 @@ def main(argv=None):
     p.add_argument("--sparse-features", type=int, default=1_000)
     p.add_argument("--density", type=float, default=0.01)
     p.add_argument("--max-iter", type=int, default=5)
-    p.add_argument("--repeat", type=int, default=3, help="timed fits (the best counts)")
+    p.add_argument("--repeat", type=int, default=7,
+                   help="timed fits, in turns (the best counts: busy spells of a "
+                        "shared machine double a fit's time for seconds)")
     p.add_argument("--multiclass", action="store_true",
                    help="also three classes (one-vs-rest)")
     p.add_argument("--no-compile-costs", action="store_true",
