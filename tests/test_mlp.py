@@ -934,12 +934,18 @@ def test_l1_penalties_with_lbfgs_raise(iris, penalty):
         MLPClassifierPlus(solver="lbfgs", penalty=penalty).fit(X, y)
 
 
-@pytest.mark.parametrize("dropout", [0.2, (0.0, 0.3)])
-def test_dropout_with_lbfgs_raises(iris, dropout):
+@pytest.mark.parametrize("hidden, dropout", [((4, 4), 0.2), ((4, 4), (0.0, 0.3)),
+                                             # A positive rate asked for with
+                                             # lbfgs, whatever the layers.
+                                             ((), 0.3)])
+def test_dropout_with_lbfgs_raises(iris, hidden, dropout):
     X, y = iris
     with pytest.raises(ValueError, match="dropout needs a stochastic solver, not 'lbfgs'"):
-        MLPClassifierPlus(hidden_layer_sizes=(4, 4), solver="lbfgs",
+        MLPClassifierPlus(hidden_layer_sizes=hidden, solver="lbfgs",
                           dropout=dropout).fit(X, y)
+    # No rate: accepted.
+    MLPClassifierPlus(hidden_layer_sizes=hidden, solver="lbfgs", max_iter=5,
+                      dropout=(0.0,) * len(hidden)).fit(X, y)
 
 
 def test_partial_fit_unavailable_for_lbfgs():

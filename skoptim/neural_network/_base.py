@@ -119,7 +119,11 @@ class MLPMixin(EngineEstimatorMixin):
                     f"penalty={self.penalty!r} needs a stochastic solver (exact zeros "
                     "come from proximal steps); solver='lbfgs' supports 'l2' or None."
                 )
-            if any(r > 0 for r in self._dropout_rates(len(self._hidden_sizes()))):
+            # A positive rate refused whatever the layers (a float rate with
+            # no hidden layer would otherwise pass unnoticed).
+            rates = self._dropout_rates(len(self._hidden_sizes()))
+            if any(r > 0 for r in rates) or (isinstance(self.dropout, numbers.Real)
+                                             and self.dropout > 0):
                 raise ValueError("dropout needs a stochastic solver, not 'lbfgs'.")
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
