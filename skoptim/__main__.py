@@ -21,6 +21,8 @@ BENCHMARKS = [
     ("bench_sgd.py", ["--quick"], "time to a target R² (SPEC P2)"),
     ("bench_mlp.py", ["--quick"], "784-128-10 MLP epochs vs scikit-learn and PyTorch"),
     ("bench_mlp_regressor.py", ["--quick"], "784-128-1 MLPRegressorPlus epochs, the same"),
+    ("bench_mlp_floor.py", ["--quick"],
+     "P1's epoch as a bare loop of skoptim's kernels: the floor under the MLP's epoch"),
     ("bench_exact.py", ["--quick"], "the exact mode (batch_size=1) vs scikit-learn's loop"),
     ("bench_time_to_accuracy.py", ["--quick"],
      "time to a target R² / accuracy over sizes, regression and classification"),
