@@ -117,7 +117,7 @@ def fit_epoch(make, X, y):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 rows")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (the best counts)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (the best counts)")
     add_save_argument(parser)
     args = parser.parse_args(argv)
     from sklearn.neural_network import MLPClassifier
