@@ -43,3 +43,21 @@ def test_mlp_regressor_quick_run_prints_both_dtypes(capsys):
     assert out.count("| skoptim MLPRegressorPlus") == 2
     assert out.count("| sklearn MLPRegressor") == 2
     assert "not written" in out
+
+
+def test_mlp_floor_times_every_piece_and_prints_both_dtypes(capsys):
+    from benchmarks import bench_mlp_floor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((640, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 640)
+    pieces = bench_mlp_floor.floor_epoch(X, y, np.float32, 128, epochs=1, warm=2)
+    assert list(pieces) == list(bench_mlp_floor.PIECES)
+    assert all(seconds > 0 for seconds in pieces.values())
+    bench_mlp_floor.main(["--quick", "--rounds", "1"])
+    out = capsys.readouterr().out
+    for dtype in ("float32", "float64"):
+        assert f"- {dtype}: 2x scikit-learn needs an epoch of" in out
+        for what in ("bare loop: the epoch", "MLPClassifierPlus fit", "MLPClassifier fit"):
+            assert f"| {dtype} | {what}" in out
+    assert "not written" in out
