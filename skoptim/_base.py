@@ -27,7 +27,7 @@ from skoptim.engine import (
     validation_split,
 )
 from skoptim._penalties import Penalty
-from skoptim._validation import check_sample_weight, param_names
+from skoptim._validation import CachedParamNames, check_sample_weight
 from skoptim.optim import Clock
 
 def atomic(method):
@@ -70,7 +70,7 @@ def stream_seed(random_state):
     return _draw_seed(random_state)
 
 
-class EngineEstimatorMixin(CallbackSupportMixin):
+class EngineEstimatorMixin(CachedParamNames, CallbackSupportMixin):
     """Runs the shared engine for an estimator that supplies its model.
 
     The hooks a fit calls, in the order of its stages (the linear and MLP
@@ -97,10 +97,6 @@ class EngineEstimatorMixin(CallbackSupportMixin):
     _lr_param = "learning_rate_init"
     _max_iter_message = TrainConfig.max_iter_message
     _min_validation_rows = 1  # distinct rows an early-stopping split holds out
-
-    @classmethod
-    def _get_param_names(cls):
-        return list(param_names(cls))
 
     def _check_shared_params(self, *, partial):
         """The checks every estimator's ``_check_params`` starts with."""

@@ -124,20 +124,21 @@ def row_keys(X, chunk_rows=8192):
     n, d = X.shape
     m = _host_or_cupy(X)
     col = m.asarray(_mix64(np.arange(1, d + 1, dtype=np.uint64) * _GOLDEN))
-    if m is np and not sp.issparse(X) and cpu_passes(X) is not None:
+    passes = cpu_passes(X) if m is np and not sp.issparse(X) else None
+    if passes is not None:
         keys = np.empty(n, dtype=np.uint64)
         row = np.empty(d)
-        cpu_passes(X).dense_row_keys(X, col, row, row.view(np.uint64), keys)
+        passes.dense_row_keys(X, col, row, row.view(np.uint64), keys)
         return keys
     with np.errstate(over="ignore"):
         if sp.issparse(X):
             X = X.tocsr()
             data = np.ascontiguousarray(X.data, dtype=np.float64)
-            if cpu_passes(data) is not None:
+            passes = cpu_passes(data)
+            if passes is not None:
                 indptr, indices, _ = csr_arrays(X)
                 keys = np.empty(n, dtype=np.uint64)
-                cpu_passes(data).csr_row_keys(indptr, indices, data.view(np.uint64), data,
-                                              col, keys)
+                passes.csr_row_keys(indptr, indices, data.view(np.uint64), data, col, keys)
                 return keys
             terms = _mix64(data.view(np.uint64) + col[X.indices])
             terms[data == 0] = 0

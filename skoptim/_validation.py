@@ -17,12 +17,19 @@ from skoptim._backend import is_numpy_namespace, is_sparse, namespace_name, to_n
 
 
 @functools.cache
-def param_names(cls):
-    """``BaseEstimator._get_param_names`` of ``cls``, read once a class:
-    ``get_params`` inspects the constructor's signature at every call (about
-    25 us), and a fit calls it several times (parameter validation, the
-    optimizer's and the schedule's checks)."""
+def _param_names(cls):
     return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
+class CachedParamNames:
+    """``BaseEstimator._get_param_names`` read once a class (a mixin placed
+    before ``BaseEstimator``): ``get_params`` inspects the constructor's
+    signature at every call (about 25 us), and a fit calls it several times
+    (parameter validation, the optimizer's and the schedule's checks)."""
+
+    @classmethod
+    def _get_param_names(cls):
+        return list(_param_names(cls))
 
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):

@@ -185,9 +185,10 @@ class _GroupedOrder:
         self.n_groups = first.shape[0]
         # Where each group's rows start in by_group, and how many (None: one
         # row each, no copies).
-        counts = np.bincount(self.group, minlength=self.n_groups)
-        self.blocks = (None if self.n_groups == n
-                       else (np.cumsum(counts) - counts, counts))
+        self.blocks = None
+        if self.n_groups < n:
+            counts = np.bincount(self.group, minlength=self.n_groups)
+            self.blocks = (np.cumsum(counts) - counts, counts)
         self.w = np.ones(n) if sw_host is None else np.asarray(sw_host, dtype=np.float64)
         self.total = float(self.w.sum())
         self.n_batches = max(1, math.ceil(self.total / max(batch_weight, 1)))

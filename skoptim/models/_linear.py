@@ -368,7 +368,8 @@ class _FusedLinearEpoch:
                  lazy=False):
         dtype = flat.buffer.dtype
         self.lazy = lazy
-        self.passes, self.loss_id, self.X, self.y, self.sw = passes, loss_id, X, y, sw
+        self.loss_id, self.y, self.sw = loss_id, y, sw
+        self.sparse = sp.issparse(X)
         self.params, self.W = flat.buffer, flat.views[0]
         self.b = flat.views[1] if len(flat.views) > 1 else np.zeros(0, dtype=dtype)
         self.icpt = len(flat.views) > 1
@@ -388,7 +389,7 @@ class _FusedLinearEpoch:
         self.dz = np.empty((0, self.W.shape[1]), dtype=dtype)
         # What every epoch passes alike: the kernel with its data, and empty
         # arrays for what is off.
-        if sp.issparse(X):
+        if self.sparse:
             self.kernel = functools.partial(passes.linear_epoch_csr, *csr_arrays(X))
         else:
             self.kernel = functools.partial(passes.linear_epoch_dense, X)
@@ -426,7 +427,7 @@ class _FusedLinearEpoch:
         else:
             divisors = np.asarray(divisors).astype(dtype)
         kernel = self.kernel
-        if sp.issparse(self.X):
+        if self.sparse:
             # The running average reads every weight: lazy steps without it.
             extra = (self.lazy and not divisors.shape[0],)
         else:

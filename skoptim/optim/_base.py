@@ -15,17 +15,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import validate_parameter_constraints
 
-from skoptim._validation import param_names
+from skoptim._validation import CachedParamNames
 
 
-class _ParamsObject(BaseEstimator):
+class _ParamsObject(CachedParamNames, BaseEstimator):
     """``get_params``/``set_params``/``clone``/``repr`` plus constraint checks."""
 
     _parameter_constraints: dict = {}
-
-    @classmethod
-    def _get_param_names(cls):
-        return list(param_names(cls))
 
     def _validate(self):
         """Check the hyperparameters against the class's constraint table."""
