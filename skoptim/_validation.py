@@ -31,6 +31,7 @@ class CachedParamNames:
     def _get_param_names(cls):
         return list(_param_names(cls))
 
+
 def check_X_y(estimator, X, y, *, reset, backend, multi_output, y_numeric,
               accept_sparse=("csr", "csc")):
     """Validate training data and move it to ``backend``; float dtype of X kept."""
